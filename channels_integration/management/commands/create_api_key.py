@@ -1,0 +1,42 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from channels_integration.management.commands.create_channel import _describe
+from channels_integration.models import Channel
+from channels_integration.scopes import ALL_SCOPES
+from channels_integration.services import api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create an API key for a channel and print its secret once, as JSON. Store it now: it is not kept."
+
+    def add_arguments(self, parser):
+        parser.add_argument("channel", help="channel code")
+        parser.add_argument(
+            "--scopes", required=True, help=f"comma-separated, from: {', '.join(ALL_SCOPES)}"
+        )
+        parser.add_argument("--name", default="")
+
+    def handle(self, *args, channel, scopes, name, **options):
+        found = Channel.objects.filter(code=channel).first()
+        if found is None:
+            known = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet; run create_channel"
+            raise CommandError(f"No channel {channel!r}. Known channels: {known}.")
+        try:
+            issued = api_key_create(
+                channel=found, scopes=[s.strip() for s in scopes.split(",") if s.strip()], name=name
+            )
+        except ValidationError as exc:
+            raise CommandError(_describe(exc)) from exc
+        self.stdout.write(
+            json.dumps(
+                {
+                    "channel": found.code,
+                    "prefix": issued.api_key.prefix,
+                    "scopes": issued.api_key.scopes,
+                    "key": issued.secret,
+                }
+            )
+        )

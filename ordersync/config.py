@@ -1,0 +1,50 @@
+"""Reading the environment with errors a person can act on.
+
+Settings call these helpers; a bad value stops the process with one line naming the variable
+instead of a traceback from deep inside a library.
+"""
+
+import sys
+from urllib.parse import urlsplit
+
+import environ
+
+env = environ.Env()
+
+KNOWN_DB_ENGINES = {
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+}
+KNOWN_BROKER_SCHEMES = {"redis", "rediss", "amqp", "amqps", "pyamqp", "filesystem", "memory", "sqla+sqlite"}
+
+
+class ConfigError(Exception):
+    """A setting from the environment that cannot be used."""
+
+
+def fail(message: str) -> None:
+    """Stop the process with one readable line; settings import happens too early for logging."""
+    sys.stderr.write(f"ordersync: configuration error: {message}\n")
+    raise SystemExit(2)
+
+
+def database_from_env(name: str, default: str) -> dict:
+    raw = env.str(name, default=default)
+    try:
+        config = env.db_url_config(raw)
+    except ValueError as exc:
+        fail(f"{name}={raw!r} cannot be parsed ({exc}); expected e.g. postgres://user@127.0.0.1:5432/ordersync")
+    if config.get("ENGINE") not in KNOWN_DB_ENGINES or not config.get("NAME"):
+        fail(
+            f"{name}={raw!r} is not a PostgreSQL or SQLite URL; expected e.g. "
+            "postgres://user@127.0.0.1:5432/ordersync or sqlite:////absolute/path/db.sqlite3"
+        )
+    return config
+
+
+def broker_from_env(name: str, default: str) -> str:
+    raw = env.str(name, default=default)
+    scheme = urlsplit(raw).scheme
+    if scheme not in KNOWN_BROKER_SCHEMES:
+        fail(f"{name}={raw!r} is not a broker URL; expected e.g. redis://127.0.0.1:6379/0")
+    return raw

@@ -1,0 +1,5 @@
+from ordersync.settings.base import *  # noqa: F403
+from ordersync.settings.base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SYNC_ALLOW_PRIVATE_ENDPOINTS = env.bool("SYNC_ALLOW_PRIVATE_ENDPOINTS", default=True)

@@ -1,0 +1,106 @@
+"""The transactional outbox: events are written in the caller's transaction, delivered after commit."""
+
+import uuid
+
+from django.db import models
+
+
+class Endpoint(models.Model):
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Payment"
+        STOCK = "stock", "Stock / warehouse"
+        LOGISTICS = "logistics", "Logistics"
+        NOTIFICATION = "notification", "Notification"
+        CHANNEL = "channel", "Sales channel"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, help_text="Standard Webhooks signing secret (whsec_...).")
+    topics = models.JSONField(default=list, help_text='Topics it receives: exact ("order.paid"), "order.*" or "*".')
+    active = models.BooleanField(default=True)
+    disabled_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def subscribes_to(self, topic: str) -> bool:
+        family = topic.split(".", 1)[0] + ".*"
+        return any(t in ("*", topic, family) for t in self.topics)
+
+
+class StreamCounter(models.Model):
+    """Last sequence number handed out per stream ("order:42", "sku:ABC"); its row lock orders publishers."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    last_sequence = models.PositiveBigIntegerField(default=0)
+
+
+class Event(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    topic = models.CharField(max_length=100, db_index=True)
+    # A soft reference: sync sits below orders in the dependency graph, so it cannot hold a foreign key to it.
+    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    stream = models.CharField(max_length=200)
+    sequence = models.PositiveBigIntegerField()
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["stream", "sequence"], name="event_stream_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.stream}#{self.sequence}"
+
+
+class Delivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        SUCCEEDED = "succeeded", "Succeeded"
+        DEAD = "dead", "Dead"
+        CANCELLED = "cancelled", "Cancelled"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # Copied from the event so "is an earlier delivery of this stream still open?" is one indexed query.
+    stream = models.CharField(max_length=200)
+    sequence = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    first_attempt_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    end_to_end_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_event_endpoint_unique")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["endpoint", "stream", "sequence"], name="delivery_stream_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.state})"
+
+
+class Attempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
