@@ -1,0 +1,74 @@
+"""Runs every benchmark in bench/ (files named bench_*.py) and prints each result as a ratio to its baseline.
+
+Each benchmark module defines `run() -> list[dict]`; every dict has `name`, `value`, `baseline`, `unit`,
+`ratio` (value / baseline, higher is better unless `lower_is_better`), `goal` (a ratio or threshold) and
+optional `notes`. Benchmarks use their own PostgreSQL database (ordersync_bench by default) so they never touch
+development data. `python bench/run.py inventory` runs only modules whose name contains "inventory".
+"""
+
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersync.settings.test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ordersync_bench")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
+
+
+def _prepare_database() -> None:
+    import django
+    import psycopg
+    from django.conf import settings
+
+    django.setup()
+    db = settings.DATABASES["default"]
+    with psycopg.connect(dbname="postgres", host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
+                         autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def machine() -> str:
+    return f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main(argv: list[str]) -> int:
+    _prepare_database()
+    wanted = argv[1:] or [""]
+    modules = sorted(p.stem for p in BENCH_DIR.glob("bench_*.py") if any(w in p.stem for w in wanted))
+    results = []
+    for name in modules:
+        print(f"== {name}", flush=True)
+        started = time.monotonic()
+        module = importlib.import_module(f"bench.{name}")
+        for result in module.run():
+            result["module"] = name
+            results.append(result)
+            print(
+                f"   {result['name']}: {result['value']:.4g} {result['unit']} vs baseline "
+                f"{result['baseline']:.4g} -> ratio {result['ratio']:.3f} (goal {result['goal']})"
+                + (f"  [{result['notes']}]" if result.get("notes") else ""),
+                flush=True,
+            )
+        print(f"   ({time.monotonic() - started:.1f}s)")
+    out = BENCH_DIR / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
+    print(f"\nmachine: {machine()}\nwritten: bench/results/latest.json (copy the numbers into docs/BENCHMARKS.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
