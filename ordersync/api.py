@@ -4,10 +4,13 @@ Services raise `ApiError` subclasses (or Django/DRF errors); the exception handl
 into that shape so channel developers can switch on `code` without parsing prose.
 """
 
+import io
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -33,6 +36,24 @@ class Conflict(ApiError):
     default_detail = "The request conflicts with the current state."
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF reads the request stream itself, bypassing Django's DATA_UPLOAD_MAX_MEMORY_SIZE check on
+    `request.body`; this parser applies that limit (declared length first, then bytes actually read)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and stream is not None:
+            request = (parser_context or {}).get("request")
+            declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+            if declared > limit:
+                raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+            body = stream.read(limit + 1)
+            if len(body) > limit:
+                raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+            stream = io.BytesIO(body)
+        return super().parse(stream, media_type, parser_context)
+
+
 _CODE_BY_DRF_CLASS = {
     exceptions.ParseError: "malformed_json",
     exceptions.NotAuthenticated: "not_authenticated",
@@ -47,13 +68,13 @@ _CODE_BY_DRF_CLASS = {
 }
 
 
-def _first_message(errors) -> str:
+def first_message(errors) -> str:
     if isinstance(errors, dict):
         for field, value in errors.items():
-            message = _first_message(value)
+            message = first_message(value)
             return message if field == "non_field_errors" else f"{field}: {message}"
     if isinstance(errors, list) and errors:
-        return _first_message(errors[0])
+        return first_message(errors[0])
     return str(errors)
 
 
@@ -75,7 +96,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ApiError):
         body = {"code": exc.code, "detail": str(exc.detail), **exc.extra}
     elif isinstance(exc, exceptions.ValidationError):
-        body = {"code": "invalid", "detail": _first_message(exc.detail), "errors": exc.detail}
+        body = {"code": "invalid", "detail": first_message(exc.detail), "errors": exc.detail}
     else:
         code = next((c for cls, c in _CODE_BY_DRF_CLASS.items() if isinstance(exc, cls)), "error")
         body = {"code": code, "detail": str(exc.detail)}

@@ -111,7 +111,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["channels_integration.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["channels_integration.auth.HasScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ordersync.api.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ordersync.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -145,6 +145,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 # Outbound endpoints on private or loopback addresses are refused unless this is set (tests, make run).
 SYNC_ALLOW_PRIVATE_ENDPOINTS = env.bool("SYNC_ALLOW_PRIVATE_ENDPOINTS", default=False)
 SYNC_SWEEP_INTERVAL = timedelta(seconds=env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=5))
+
+# Orders API: requests per API key (DRF rate syntax, e.g. "6000/min"); expiry of unpaid orders runs every minute.
+ORDERS_API_THROTTLE_RATE = env.str("ORDERS_API_THROTTLE_RATE", default="6000/min")
+CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
+    "task": "orders.expire_unpaid_orders",
+    "schedule": timedelta(seconds=env.int("ORDERS_EXPIRY_INTERVAL_SECONDS", default=60)),
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,33 @@
+"""Who moves an order: an API key, an admin user, a channel adapter or the system itself."""
+
+from dataclasses import dataclass, field
+
+from channels_integration.scopes import ORDERS_READ, ORDERS_WRITE
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # one of OrderStatusChange.ActorKind
+    label: str
+    user: object = None
+    scopes: frozenset = field(default_factory=frozenset)
+    channel_id: int | None = None
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(kind="system", label="system")
+
+    @classmethod
+    def for_api_key(cls, api_key) -> "Actor":
+        return cls(kind="api_key", label=f"api:{api_key.prefix}", scopes=frozenset(api_key.scopes),
+                   channel_id=api_key.channel_id)
+
+    @classmethod
+    def for_user(cls, user) -> "Actor":
+        return cls(kind="user", label=f"user:{user.get_username()}", user=user)
+
+    @classmethod
+    def for_channel(cls, channel) -> "Actor":
+        """A channel adapter (webhook processing) acting for its own orders, as the channel's API would."""
+        return cls(kind="channel", label=f"channel:{channel.code}", scopes=frozenset({ORDERS_WRITE, ORDERS_READ}),
+                   channel_id=channel.pk)

@@ -1,0 +1,187 @@
+"""Request and response shapes of the orders API; the OpenAPI schema is generated from these."""
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orders.fsm import TRANSITION_NAMES, Status
+from orders.models import Order, OrderLine, OrderStatusChange
+from orders.money import CURRENCY_EXPONENTS, decimals_of, money_str
+from orders.services import BULK_MAX_ORDERS
+
+MAX_QUANTITY = 1_000_000
+MAX_LINES = 200
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class Money(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        super().__init__(max_digits=14, decimal_places=3, **kwargs)
+
+
+class SafeDateTimeField(serializers.DateTimeField):
+    """Rejects dates outside 2000–2100 instead of overflowing when converted to UTC."""
+
+    def to_internal_value(self, value):
+        try:
+            parsed = super().to_internal_value(value)
+        except OverflowError:
+            self.fail("invalid", format="ISO 8601")
+        if not EARLIEST <= parsed <= LATEST:
+            raise serializers.ValidationError("Must be between 2000 and 2100.")
+        return parsed
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    country = serializers.RegexField(r"^[A-Z]{2}$", required=False, help_text="ISO 3166-1 alpha-2")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class OrderLineInSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = Money(help_text="Unit price in the order currency; no more decimals than the currency allows.")
+
+
+class OrderInSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100, help_text="Your order id; sending it again is a replay.")
+    currency = serializers.ChoiceField(choices=sorted(CURRENCY_EXPONENTS), required=False,
+                                       help_text="ISO 4217; defaults to the channel's currency.")
+    customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    customer_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    customer_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.RegexField(r"^[a-z]{2}(-[A-Za-z]{2})?$", max_length=10, required=False)
+    shipping_address = AddressSerializer(required=False)
+    billing_address = AddressSerializer(required=False)
+    placed_at = SafeDateTimeField(required=False, help_text="When the customer placed it; defaults to now.")
+    shipping_total = Money(required=False)
+    tax_total = Money(required=False)
+    discount_total = Money(required=False)
+    total = Money(required=False, help_text="Optional check: must equal lines + shipping + tax - discount.")
+    lines = OrderLineInSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def validate(self, attrs):
+        currency = attrs.get("currency") or self.context["channel"].currency
+        if currency not in CURRENCY_EXPONENTS:
+            raise serializers.ValidationError({"currency": f"The channel currency {currency} is not supported."})
+        allowed = CURRENCY_EXPONENTS[currency]
+        for key in ("shipping_total", "tax_total", "discount_total", "total"):
+            if key in attrs and decimals_of(attrs[key]) > allowed:
+                raise serializers.ValidationError({key: f"{currency} allows at most {allowed} decimals."})
+        for i, line in enumerate(attrs["lines"]):
+            if decimals_of(line["unit_price"]) > allowed:
+                raise serializers.ValidationError(
+                    {"lines": f"lines[{i}].unit_price: {line['unit_price']} has more decimals than {currency} "
+                              f"allows ({allowed})."}
+                )
+        attrs["currency"] = currency
+        attrs.setdefault("placed_at", timezone.now())
+        return attrs
+
+
+class BulkInSerializer(serializers.Serializer):
+    orders = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=BULK_MAX_ORDERS,
+        help_text=f"Up to {BULK_MAX_ORDERS} orders, each shaped like the body of POST /orders/.",
+    )
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["id", "position", "sku", "name", "quantity", "unit_price", "line_total"]
+
+
+MONEY_OUT = ("subtotal", "shipping_total", "tax_total", "discount_total", "total")
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "number", "channel", "external_id", "status", "hold_reason", "cancel_reason", "currency",
+            *MONEY_OUT, "customer_name", "customer_email", "customer_phone", "language", "shipping_address",
+            "billing_address", "placed_at", "payment_reference", "tracking_number", "carrier", "created_at",
+            "updated_at", "lines",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Amounts are stored with 3 decimals; show the currency's own precision (JPY 1500, EUR 10.50).
+        for key in MONEY_OUT:
+            data[key] = money_str(getattr(instance, key), instance.currency)
+        for out, line in zip(data["lines"], instance.lines.all(), strict=True):
+            out["unit_price"] = money_str(line.unit_price, instance.currency)
+            out["line_total"] = money_str(line.line_total, instance.currency)
+        return data
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderStatusChange
+        fields = ["id", "from_status", "to_status", "transition", "actor", "actor_kind", "reason", "payload",
+                  "created_at"]
+
+
+class TransitionInSerializer(serializers.Serializer):
+    """One body for every transition; which fields are required depends on the transition (see REQUIRED)."""
+
+    REQUIRED = {
+        "pay": ("amount", "currency"),
+        "ship": ("tracking_number",),
+        "cancel": ("reason",),
+        "hold": ("reason",),
+        "refund": ("reason",),
+    }
+
+    reason = serializers.CharField(max_length=500, required=False, help_text="Required for cancel, hold, refund.")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False,
+                                      help_text="pay: the captured amount; must equal the order total.")
+    currency = serializers.ChoiceField(choices=sorted(CURRENCY_EXPONENTS), required=False, help_text="pay")
+    payment_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="pay")
+    tracking_number = serializers.CharField(max_length=100, required=False, help_text="Required for ship.")
+    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="ship")
+
+    def validate(self, attrs):
+        name = self.context["transition"]
+        missing = [f for f in self.REQUIRED.get(name, ()) if f not in attrs]
+        if missing:
+            raise serializers.ValidationError({f: f"Required for {name}." for f in missing})
+        if "amount" in attrs:
+            attrs["amount"] = str(attrs["amount"])
+        return attrs
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid_transition.")
+    detail = serializers.CharField(help_text="Human-readable explanation naming the field or state.")
+
+
+@extend_schema_field({"type": "object", "properties": {"index": {"type": "integer"}, "status": {"type": "integer"},
+                                                       "body": {"type": "object"}}})
+class BulkItemField(serializers.JSONField):
+    pass
+
+
+class BulkOutSerializer(serializers.Serializer):
+    results = serializers.ListField(child=BulkItemField())
+
+
+TRANSITION_CHOICES = list(TRANSITION_NAMES)

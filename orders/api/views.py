@@ -1,0 +1,198 @@
+"""Channel-facing orders API. Views validate and translate; every write happens in orders.services."""
+
+import re
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from channels_integration.scopes import ORDERS_READ, ORDERS_WRITE
+from orders.actors import Actor
+from orders.api.pagination import OrderCursorPagination
+from orders.api.serializers import (
+    TRANSITION_CHOICES,
+    BulkInSerializer,
+    BulkOutSerializer,
+    ErrorSerializer,
+    OrderInSerializer,
+    OrderSerializer,
+    StatusChangeSerializer,
+    TransitionInSerializer,
+)
+from orders.api.throttling import ApiKeyRateThrottle
+from orders.errors import OrderNotFound, UnknownTransition
+from orders.fsm import TRANSITION_NAMES, Status
+from orders.models import Order
+from orders.selectors import order_for_channel, order_history, orders_for_channel
+from orders.services import order_ingest, order_ingest_bulk, order_transition
+from orders.services.idempotency import idempotency_replay, idempotency_store, request_fingerprint
+from ordersync.api import ApiError, first_message
+
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, text in {
+    400: "Invalid input (code: invalid, malformed_json, unknown_sku, ...)",
+    401: "Missing, unknown or revoked API key",
+    403: "The API key lacks a scope",
+    404: "No such order for this channel",
+    409: "Conflict (duplicate_external_id, insufficient_stock, invalid_transition, guard_failed, conflict)",
+    413: "Body larger than the API accepts",
+    429: "Too many requests for this API key",
+}.items()}
+
+
+def _errors(*codes):
+    return {code: ERRORS[code] for code in codes}
+
+
+def error_body(exc: ApiError) -> dict:
+    return {"code": exc.code, "detail": str(exc.detail), **exc.extra}
+
+
+class OrderApiView(GenericAPIView):
+    throttle_classes = [ApiKeyRateThrottle]
+    serializer_class = OrderSerializer
+
+    @property
+    def channel(self):
+        return self.request.user.channel
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.for_api_key(self.request.user.api_key)
+
+
+class OrderFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    updated_since = serializers.DateTimeField(required=False)
+    external_id = serializers.CharField(max_length=100, required=False)
+
+
+class OrderListCreateView(OrderApiView):
+    required_scopes = {"GET": [ORDERS_READ], "POST": [ORDERS_WRITE]}
+    pagination_class = OrderCursorPagination
+
+    def get_queryset(self):
+        return orders_for_channel(channel=self.channel)
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[OrderFilterSerializer],
+        responses={200: OrderSerializer(many=True), **_errors(400, 401, 403, 429)},
+    )
+    def get(self, request):
+        filters = OrderFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = orders_for_channel(channel=self.channel, **filters.validated_data)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(OrderSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="orders_create",
+        request=OrderInSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Replays the stored answer when sent again with the same body.")],
+        responses={201: OrderSerializer, 200: OrderSerializer, **_errors(400, 401, 403, 409, 413, 429)},
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY_RE.match(key):
+            raise ApiError("Idempotency-Key: 1 to 255 printable ASCII characters.", code="invalid")
+        prefix = request.user.api_key.prefix
+        fingerprint = request_fingerprint(request.data) if key else ""
+        if key:
+            record = idempotency_replay(api_key_prefix=prefix, key=key, fingerprint=fingerprint)
+            if record is not None:
+                return Response(record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+        serializer = OrderInSerializer(data=request.data, context={"channel": self.channel})
+        serializer.is_valid(raise_exception=True)
+        result = order_ingest(channel=self.channel, data=serializer.validated_data, actor=self.actor)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        body = OrderSerializer(result.order).data
+        if key:
+            idempotency_store(api_key_prefix=prefix, key=key, fingerprint=fingerprint, status_code=code, body=body)
+        return Response(body, status=code)
+
+
+class OrderBulkView(OrderApiView):
+    required_scopes = [ORDERS_WRITE]
+
+    @extend_schema(
+        operation_id="orders_bulk_create",
+        request=BulkInSerializer,
+        responses={200: BulkOutSerializer, **_errors(400, 401, 403, 413, 429)},
+        description="A result per order, in request order: {index, status, body}; status is what POST /orders/ "
+        "would have answered for that order alone.",
+    )
+    def post(self, request):
+        envelope = BulkInSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results: list[dict | None] = []
+        valid, positions = [], []
+        for index, item in enumerate(envelope.validated_data["orders"]):
+            serializer = OrderInSerializer(data=item, context={"channel": self.channel})
+            if not isinstance(item, dict) or not serializer.is_valid():
+                errors = serializer.errors if isinstance(item, dict) else {"non_field_errors": ["Expected an object."]}
+                results.append({"index": index, "status": 400,
+                                "body": {"code": "invalid", "detail": first_message(errors), "errors": errors}})
+                continue
+            results.append(None)
+            valid.append(serializer.validated_data)
+            positions.append(index)
+        outcomes = order_ingest_bulk(channel=self.channel, items=valid, actor=self.actor)
+        ids = [o.result.order.pk for o in outcomes if o.result is not None]
+        orders = {o.pk: o for o in orders_for_channel(channel=self.channel).filter(pk__in=ids)}
+        for outcome, index in zip(outcomes, positions, strict=True):
+            if outcome.error is not None:
+                results[index] = {"index": index, "status": outcome.error.status_code,
+                                  "body": error_body(outcome.error)}
+            else:
+                results[index] = {"index": index, "status": 201 if outcome.result.created else 200,
+                                  "body": OrderSerializer(orders[outcome.result.order.pk]).data}
+        return Response({"results": results})
+
+
+class OrderDetailView(OrderApiView):
+    required_scopes = [ORDERS_READ]
+
+    @extend_schema(operation_id="orders_retrieve", responses={200: OrderSerializer, **_errors(401, 403, 404, 429)})
+    def get(self, request, pk: int):
+        order = order_for_channel(channel=self.channel, order_id=pk)
+        if order is None:
+            raise OrderNotFound()
+        return Response(OrderSerializer(order).data)
+
+
+class OrderHistoryView(OrderApiView):
+    required_scopes = [ORDERS_READ]
+    serializer_class = StatusChangeSerializer
+
+    @extend_schema(operation_id="orders_history",
+                   responses={200: StatusChangeSerializer(many=True), **_errors(401, 403, 404, 429)})
+    def get(self, request, pk: int):
+        if not Order.objects.filter(channel=self.channel, pk=pk).exists():
+            raise OrderNotFound()
+        return Response(StatusChangeSerializer(order_history(order_id=pk), many=True).data)
+
+
+class OrderTransitionView(OrderApiView):
+    # The scope depends on the transition (payments, logistics, orders:write); order_transition checks it.
+    required_scopes: list[str] = []
+
+    @extend_schema(
+        operation_id="orders_transition",
+        request=TransitionInSerializer,
+        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITION_CHOICES)],
+        responses={200: OrderSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+        description="Moves the order along one transition. Bodies: pay {amount, currency, payment_reference}, "
+        "ship {tracking_number, carrier}, cancel/hold/refund {reason}; others take an optional reason.",
+    )
+    def post(self, request, pk: int, name: str):
+        if name not in TRANSITION_NAMES:
+            raise UnknownTransition(f"No transition {name!r}; known: {', '.join(TRANSITION_NAMES)}.")
+        serializer = TransitionInSerializer(data=request.data, context={"transition": name})
+        serializer.is_valid(raise_exception=True)
+        order = order_transition(order_id=pk, name=name, actor=self.actor, payload=serializer.validated_data)
+        order = order_for_channel(channel=self.channel, order_id=order.pk)
+        return Response(OrderSerializer(order).data)

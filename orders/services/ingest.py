@@ -1,0 +1,190 @@
+"""Order ingest: idempotent on (channel, external_id), all or nothing, stock reserved in the same transaction."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.services import InsufficientStock, LineRequest, UnknownSku, stock_reserve
+from orders.actors import Actor
+from orders.errors import ExternalIdConflict, InsufficientStockError, InvalidOrder, UnknownSkuError
+from orders.fsm import Status, TransitionInput
+from orders.models import Order, OrderLine, OrderStatusChange
+from orders.money import CURRENCY_EXPONENTS, fits_currency, quantize
+from orders.services.common import publish, status_change_row
+
+MONEY_FIELDS = ("shipping_total", "tax_total", "discount_total")
+
+
+@dataclass
+class IngestResult:
+    order: Order
+    created: bool
+
+
+def order_body_hash(data: dict) -> str:
+    """Hash of the canonical order: key order, whitespace and "10.5" vs "10.50" do not make a different order."""
+    cur = data["currency"]
+    canonical = {
+        **{k: v for k, v in data.items() if k not in (*MONEY_FIELDS, "total", "lines", "placed_at")},
+        **{k: str(quantize(data[k], cur)) for k in MONEY_FIELDS},
+        "placed_at": data["placed_at"].astimezone(UTC).isoformat(),
+        "lines": [{**line, "unit_price": str(quantize(line["unit_price"], cur))} for line in data["lines"]],
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def order_data_clean(data: dict) -> dict:
+    """Validates what every caller (API, channel adapters) must get right; fills defaults; computes totals."""
+    cur = data.get("currency")
+    if cur not in CURRENCY_EXPONENTS:
+        raise InvalidOrder(f"currency: unknown currency {cur!r}.", extra={"field": "currency"})
+    lines = data.get("lines") or []
+    if not lines:
+        raise InvalidOrder("lines: an order needs at least one line.", extra={"field": "lines"})
+    data = {**data, **{k: Decimal(data.get(k) or 0) for k in MONEY_FIELDS}}
+    for key in MONEY_FIELDS:
+        if data[key] < 0 or not fits_currency(data[key], cur):
+            raise InvalidOrder(f"{key}: must be >= 0 with at most {CURRENCY_EXPONENTS[cur]} decimals for {cur}.",
+                               extra={"field": key})
+    for i, line in enumerate(lines):
+        if not isinstance(line.get("quantity"), int) or line["quantity"] <= 0:
+            raise InvalidOrder(f"lines[{i}].quantity: must be a positive integer.", extra={"field": f"lines[{i}]"})
+        price = Decimal(line["unit_price"])
+        if price < 0 or not fits_currency(price, cur):
+            raise InvalidOrder(
+                f"lines[{i}].unit_price: {price} has more decimals than {cur} allows ({CURRENCY_EXPONENTS[cur]}).",
+                extra={"field": f"lines[{i}].unit_price"},
+            )
+    subtotal = sum((Decimal(line["unit_price"]) * line["quantity"] for line in lines), Decimal(0))
+    total = subtotal + data["shipping_total"] + data["tax_total"] - data["discount_total"]
+    if total < 0:
+        raise InvalidOrder("discount_total: the discount exceeds the order value.", extra={"field": "discount_total"})
+    if data.get("total") is not None and Decimal(data["total"]) != total:
+        raise InvalidOrder(f"total: {data['total']} does not equal the computed total {total}.",
+                           extra={"field": "total", "computed_total": str(quantize(total, cur))})
+    data["total"] = total
+    data["subtotal"] = subtotal
+    return data
+
+
+def _new_number() -> str:
+    return "OS-" + secrets.token_hex(5).upper()
+
+
+def _existing(channel, external_id: str, body_hash: str) -> IngestResult | None:
+    order = Order.objects.select_related("channel").filter(channel=channel, external_id=external_id).first()
+    if order is None:
+        return None
+    if order.body_hash != body_hash:
+        raise ExternalIdConflict(
+            f"Order {external_id!r} was already received with a different body; send changes as transitions.",
+            extra={"order_id": order.pk},
+        )
+    return IngestResult(order=order, created=False)
+
+
+def build_order(*, channel, data: dict, body_hash: str) -> tuple[Order, list[OrderLine]]:
+    order = Order(
+        channel=channel,
+        external_id=data["external_id"],
+        number=_new_number(),
+        currency=data["currency"],
+        subtotal=data["subtotal"],
+        shipping_total=data["shipping_total"],
+        tax_total=data["tax_total"],
+        discount_total=data["discount_total"],
+        total=data["total"],
+        customer_name=data.get("customer_name", ""),
+        customer_email=data.get("customer_email", ""),
+        customer_phone=data.get("customer_phone", ""),
+        language=data.get("language") or "en",
+        shipping_address=data.get("shipping_address") or {},
+        billing_address=data.get("billing_address") or {},
+        placed_at=data["placed_at"],
+        body_hash=body_hash,
+    )
+    lines = [
+        OrderLine(
+            position=i + 1,
+            sku=line["sku"],
+            name=line.get("name") or line["sku"],
+            quantity=line["quantity"],
+            unit_price=Decimal(line["unit_price"]),
+            line_total=Decimal(line["unit_price"]) * line["quantity"],
+        )
+        for i, line in enumerate(data["lines"])
+    ]
+    return order, lines
+
+
+def reserve_or_hold(*, order: Order, lines: list[OrderLine], actor: Actor) -> list[OrderStatusChange]:
+    """Reserves every line or follows the channel's policy. Returns the extra audit rows (the hold)."""
+    channel = order.channel
+    ttl = channel.reservation_ttl
+    try:
+        with transaction.atomic():
+            stock_reserve(
+                order_id=order.pk,
+                lines=[LineRequest(line_id=line.pk, sku_code=line.sku, quantity=line.quantity) for line in lines],
+                expires_at=timezone.now() + ttl if ttl else None,
+                actor=actor.label,
+            )
+    except UnknownSku as exc:
+        codes = sorted(exc.codes)
+        raise UnknownSkuError(f"Unknown SKU(s): {', '.join(codes)}.", extra={"skus": codes}) from exc
+    except InsufficientStock as exc:
+        skus = sorted({s["sku"] for s in exc.shortages})
+        reason = f"insufficient stock: {', '.join(skus)}"
+        if channel.insufficient_stock_policy == channel.StockPolicy.REJECT:
+            raise InsufficientStockError(
+                f"Not enough stock for {', '.join(skus)}; nothing was stored.",
+                extra={"skus": skus, "shortages": exc.shortages},
+            ) from exc
+        order.transition_input = TransitionInput(payload={"reason": reason})
+        order.hold()
+        order.save(update_fields=["status", "held_from", "hold_reason", "updated_at"])
+        return [status_change_row(order=order, from_status=Status.NEW, transition="hold", actor=Actor.system(),
+                                  reason=reason, payload={"shortages": exc.shortages})]
+    return []
+
+
+def create_order(*, channel, data: dict, body_hash: str, actor: Actor) -> Order:
+    """Must run inside the caller's transaction: any error leaves nothing behind."""
+    order, lines = build_order(channel=channel, data=data, body_hash=body_hash)
+    order.save()
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    changes = [status_change_row(order=order, from_status="", transition="create", actor=actor)]
+    changes += reserve_or_hold(order=order, lines=lines, actor=actor)
+    OrderStatusChange.objects.bulk_create(changes)
+    publish(topic="order.created", order=order, lines=lines, transition="create", actor=actor)
+    if order.status == Status.ON_HOLD:
+        publish(topic="order.on_hold", order=order, lines=lines, transition="hold", actor=Actor.system(),
+                reason=order.hold_reason)
+    return order
+
+
+def order_ingest(*, channel, data: dict, actor: Actor) -> IngestResult:
+    """Creates the order once; the same body again returns it (created=False); a different body is a 409."""
+    data = order_data_clean(data)
+    body_hash = order_body_hash(data)
+    found = _existing(channel, data["external_id"], body_hash)
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            order = create_order(channel=channel, data=data, body_hash=body_hash, actor=actor)
+    except IntegrityError:
+        # A concurrent request inserted the same (channel, external_id) first: answer as a replay of it.
+        found = _existing(channel, data["external_id"], body_hash)
+        if found is None:
+            raise
+        return found
+    return IngestResult(order=order, created=True)

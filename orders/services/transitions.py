@@ -1,0 +1,154 @@
+"""`order_transition`: the only way an order's status changes after ingest."""
+
+import json
+
+from django.db import OperationalError, transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed
+
+from inventory.selectors import order_has_active_reservation
+from inventory.services import (
+    InsufficientStock,
+    LineRequest,
+    stock_commit,
+    stock_release,
+    stock_reservation_confirm,
+    stock_reserve,
+)
+from orders.actors import Actor
+from orders.errors import (
+    GuardFailed,
+    InsufficientStockError,
+    InvalidTransition,
+    OrderNotFound,
+    TransitionForbidden,
+    UnknownTransition,
+)
+from orders.fsm import (
+    TRANSITION_NAMES,
+    TRANSITION_PERMISSIONS,
+    TRANSITION_SCOPES,
+    TRANSITION_TOPICS,
+    Status,
+    TransitionInput,
+    allowed_from,
+)
+from orders.models import Order
+from orders.services.common import publish, status_change_row
+from ordersync.api import Conflict
+
+# Which transitions need to know whether stock is still reserved (looked up once, before the guards run).
+NEEDS_RESERVATION_FACT = {"start_fulfilment", "ship", "release_hold", "expire"}
+RELEASE_REASON = {"cancel": "cancelled", "expire": "expired", "refund": "refunded"}
+
+
+def fsm_transition(order: Order, name: str):
+    """The django-fsm Transition object for `name` from the order's current state (None if not allowed)."""
+    return getattr(Order, name)._django_fsm.get_transition(order.status)
+
+
+def actor_may(actor: Actor, name: str) -> bool:
+    if actor.kind == "system":
+        return True
+    if actor.kind == "user":
+        return actor.user.has_perm(TRANSITION_PERMISSIONS[name])
+    scope = TRANSITION_SCOPES[name]
+    return scope is not None and scope in actor.scopes
+
+
+def _check_permission(actor: Actor, name: str) -> None:
+    if actor_may(actor, name):
+        return
+    if actor.kind == "user":
+        raise TransitionForbidden(f"User {actor.user.get_username()} may not {name} orders.")
+    scope = TRANSITION_SCOPES[name]
+    if scope is None:
+        raise TransitionForbidden(f"{name} is run by the system only.")
+    raise TransitionForbidden(f"This API key lacks the scope {scope!r} needed to {name} orders.")
+
+
+def _lock(order_id: int, channel_id: int | None) -> Order:
+    qs = Order.objects.select_for_update(nowait=True, of=("self",)).select_related("channel")
+    if channel_id is not None:
+        qs = qs.filter(channel_id=channel_id)
+    try:
+        order = qs.filter(pk=order_id).first()
+    except OperationalError as exc:
+        raise Conflict("Another change to this order is in progress; read it again and retry.") from exc
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def _ensure_reserved(order: Order, actor: Actor) -> bool:
+    """Lifting a hold puts stock back on the order; the old reservation may have expired or never existed."""
+    stock_release(order_id=order.pk, actor=actor.label, reason="expired")
+    ttl = order.channel.reservation_ttl if order.held_from == Status.NEW else None
+    try:
+        with transaction.atomic():
+            stock_reserve(
+                order_id=order.pk,
+                lines=[LineRequest(line_id=line.pk, sku_code=line.sku, quantity=line.quantity)
+                       for line in order.lines.all()],
+                expires_at=timezone.now() + ttl if ttl else None,
+                actor=actor.label,
+            )
+    except InsufficientStock as exc:
+        skus = sorted({s["sku"] for s in exc.shortages})
+        raise InsufficientStockError(
+            f"Still not enough stock for {', '.join(skus)}; the order stays on hold.",
+            extra={"skus": skus, "shortages": exc.shortages},
+        ) from exc
+    return True
+
+
+def _side_effects(order: Order, name: str, from_status: str, actor: Actor) -> None:
+    if name == "pay":
+        stock_reservation_confirm(order_id=order.pk)
+    elif name == "ship":
+        stock_commit(order_id=order.pk, actor=actor.label)
+    elif name in RELEASE_REASON and from_status not in (Status.SHIPPED, Status.DELIVERED, Status.RETURNED):
+        stock_release(order_id=order.pk, actor=actor.label, reason=RELEASE_REASON[name])
+
+
+def order_transition(*, order_id: int, name: str, actor: Actor, payload: dict | None = None) -> Order:
+    """Locks the order, checks permission and guards, applies the FSM, runs stock side effects, writes the audit
+    row and publishes the event, all in one transaction. Refuses with a 409 when another change holds the lock."""
+    if name not in TRANSITION_NAMES:
+        raise UnknownTransition(f"No transition {name!r}; known: {', '.join(TRANSITION_NAMES)}.",
+                                extra={"transitions": list(TRANSITION_NAMES)})
+    _check_permission(actor, name)
+    # JSON-native from here on: it is stored on the audit row as given.
+    payload = json.loads(json.dumps(payload or {}, default=str))
+    with transaction.atomic():
+        order = _lock(order_id, actor.channel_id)
+        if not can_proceed(getattr(order, name), check_conditions=False):
+            allowed = allowed_from(Order, order.status)
+            raise InvalidTransition(
+                f"Cannot {name} an order that is {order.status}; allowed: {', '.join(allowed) or 'none'}.",
+                extra={"status": order.status, "allowed": allowed},
+            )
+        has_reservation = False
+        if name in NEEDS_RESERVATION_FACT:
+            has_reservation = order_has_active_reservation(order_id=order.pk)
+            if name == "release_hold" and not has_reservation:
+                has_reservation = _ensure_reserved(order, actor)
+        order.transition_input = TransitionInput(payload=payload, has_active_reservation=has_reservation)
+        failed = [guard for guard in fsm_transition(order, name).conditions if not guard(order)]
+        if failed:
+            raise GuardFailed(
+                f"Cannot {name}: {'; '.join(g.message for g in failed)}.", extra={"guards": [g.name for g in failed]}
+            )
+        from_status = order.status
+        getattr(order, name)()
+        try:
+            order.save()
+        except ConcurrentTransition as exc:
+            raise Conflict("The order changed while this transition ran; read it again and retry.") from exc
+        _side_effects(order, name, from_status, actor)
+        reason = str(payload.get("reason", "")).strip() or (order.cancel_reason if name == "expire" else "")
+        status_change_row(order=order, from_status=from_status, transition=name, actor=actor, reason=reason,
+                          payload={k: v for k, v in payload.items() if k != "reason"}).save()
+        publish(topic=TRANSITION_TOPICS[name], order=order, lines=list(order.lines.all()), transition=name,
+                actor=actor, reason=reason)
+    return order
