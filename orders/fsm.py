@@ -48,10 +48,12 @@ def _payload(order) -> dict:
     return order.transition_input.payload
 
 
-has_reason = Guard("has_reason", "a non-empty reason is required", lambda o: str(_payload(o).get("reason", "")).strip())
-has_tracking_number = Guard(
-    "has_tracking_number", "a tracking number is required", lambda o: str(_payload(o).get("tracking_number", "")).strip()
-)
+def _present(key: str):
+    return lambda order: str(_payload(order).get(key, "")).strip()
+
+
+has_reason = Guard("has_reason", "a non-empty reason is required", _present("reason"))
+has_tracking_number = Guard("has_tracking_number", "a tracking number is required", _present("tracking_number"))
 has_active_reservation = Guard(
     "has_active_reservation",
     "the order's stock reservation is no longer active",

@@ -95,7 +95,9 @@ class OrderStatusChange(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
     transition = models.CharField(max_length=40)
-    actor = models.CharField(max_length=150, help_text='"api:<key prefix>", "user:<username>", "channel:<code>", "system"')
+    actor = models.CharField(
+        max_length=150, help_text='"api:<key prefix>", "user:<username>", "channel:<code>" or "system"'
+    )
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     reason = models.TextField(blank=True)

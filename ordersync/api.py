@@ -4,13 +4,10 @@ Services raise `ApiError` subclasses (or Django/DRF errors); the exception handl
 into that shape so channel developers can switch on `code` without parsing prose.
 """
 
-import io
-
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -34,24 +31,6 @@ class Conflict(ApiError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF reads the request stream itself, bypassing Django's DATA_UPLOAD_MAX_MEMORY_SIZE check on
-    `request.body`; this parser applies that limit (declared length first, then bytes actually read)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and stream is not None:
-            request = (parser_context or {}).get("request")
-            declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-            if declared > limit:
-                raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
-            body = stream.read(limit + 1)
-            if len(body) > limit:
-                raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
-            stream = io.BytesIO(body)
-        return super().parse(stream, media_type, parser_context)
 
 
 _CODE_BY_DRF_CLASS = {

@@ -104,7 +104,8 @@ class OrderListCreateView(OrderApiView):
         if key:
             record = idempotency_replay(api_key_prefix=prefix, key=key, fingerprint=fingerprint)
             if record is not None:
-                return Response(record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+                return Response(record.response_body, status=record.status_code,
+                                headers={"Idempotent-Replayed": "true"})
         serializer = OrderInSerializer(data=request.data, context={"channel": self.channel})
         serializer.is_valid(raise_exception=True)
         result = order_ingest(channel=self.channel, data=serializer.validated_data, actor=self.actor)

@@ -81,8 +81,7 @@ def _lock(order_id: int, channel_id: int | None) -> Order:
 
 
 def _ensure_reserved(order: Order, actor: Actor) -> bool:
-    """Lifting a hold puts stock back on the order; the old reservation may have expired or never existed."""
-    stock_release(order_id=order.pk, actor=actor.label, reason="expired")
+    """Lifting a hold puts stock back on the order: it was held for lack of stock or its reservation expired."""
     ttl = order.channel.reservation_ttl if order.held_from == Status.NEW else None
     try:
         with transaction.atomic():

@@ -111,7 +111,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["channels_integration.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["channels_integration.auth.HasScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["ordersync.api.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ordersync.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ordersync.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
