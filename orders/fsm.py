@@ -31,7 +31,7 @@ class TransitionInput:
     """What a guard may look at besides the order: the caller's payload and facts the service looked up."""
 
     payload: dict = field(default_factory=dict)
-    has_active_reservation: bool = False
+    stock_reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,15 @@ def _present(key: str):
 
 has_reason = Guard("has_reason", "a non-empty reason is required", _present("reason"))
 has_tracking_number = Guard("has_tracking_number", "a tracking number is required", _present("tracking_number"))
-has_active_reservation = Guard(
-    "has_active_reservation",
-    "the order's stock reservation is no longer active",
-    lambda o: o.transition_input.has_active_reservation,
+stock_reserved = Guard(
+    "stock_reserved",
+    "the order's stock is not (or no longer) reserved",
+    lambda o: o.transition_input.stock_reserved,
 )
 reservation_expired = Guard(
     "reservation_expired",
-    "the order's stock reservation is still active",
-    lambda o: not o.transition_input.has_active_reservation,
+    "the order's stock reservation has not expired",
+    lambda o: not o.transition_input.stock_reserved,
 )
 
 
@@ -126,13 +126,13 @@ class OrderLifecycle:
     def pay(self):
         self.payment_reference = str(_payload(self).get("payment_reference", ""))[:100]
 
-    @transition(field="status", source=Status.PAID, target=Status.FULFILLING, conditions=[has_active_reservation],
+    @transition(field="status", source=Status.PAID, target=Status.FULFILLING, conditions=[stock_reserved],
                 permission="orders.fulfil_order")
     def start_fulfilment(self):
         pass
 
     @transition(field="status", source=Status.FULFILLING, target=Status.SHIPPED,
-                conditions=[has_tracking_number, has_active_reservation], permission="orders.ship_order")
+                conditions=[has_tracking_number, stock_reserved], permission="orders.ship_order")
     def ship(self):
         payload = _payload(self)
         self.tracking_number = str(payload["tracking_number"]).strip()[:100]
@@ -158,7 +158,7 @@ class OrderLifecycle:
         self.hold_reason = str(_payload(self)["reason"]).strip()
 
     @transition(field="status", source=Status.ON_HOLD, target=GET_STATE(_resume_target, [Status.NEW, Status.PAID]),
-                conditions=[has_active_reservation], permission="orders.release_order")
+                conditions=[stock_reserved], permission="orders.release_order")
     def release_hold(self):
         pass
 

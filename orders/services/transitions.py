@@ -6,7 +6,6 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from inventory.selectors import order_has_active_reservation
 from inventory.services import (
     InsufficientStock,
     LineRequest,
@@ -34,6 +33,7 @@ from orders.fsm import (
     allowed_from,
 )
 from orders.models import Order
+from orders.selectors import order_stock_secured
 from orders.services.common import publish, status_change_row
 from ordersync.api import Conflict
 
@@ -82,6 +82,7 @@ def _lock(order_id: int, channel_id: int | None) -> Order:
 
 def _ensure_reserved(order: Order, actor: Actor) -> bool:
     """Lifting a hold puts stock back on the order: it was held for lack of stock or its reservation expired."""
+    stock_release(order_id=order.pk, actor=actor.label, reason="expired")
     ttl = order.channel.reservation_ttl if order.held_from == Status.NEW else None
     try:
         with transaction.atomic():
@@ -127,12 +128,12 @@ def order_transition(*, order_id: int, name: str, actor: Actor, payload: dict | 
                 f"Cannot {name} an order that is {order.status}; allowed: {', '.join(allowed) or 'none'}.",
                 extra={"status": order.status, "allowed": allowed},
             )
-        has_reservation = False
+        reserved = False
         if name in NEEDS_RESERVATION_FACT:
-            has_reservation = order_has_active_reservation(order_id=order.pk)
-            if name == "release_hold" and not has_reservation:
-                has_reservation = _ensure_reserved(order, actor)
-        order.transition_input = TransitionInput(payload=payload, has_active_reservation=has_reservation)
+            reserved = order_stock_secured(order=order)
+            if name == "release_hold" and not reserved:
+                reserved = _ensure_reserved(order, actor)
+        order.transition_input = TransitionInput(payload=payload, stock_reserved=reserved)
         failed = [guard for guard in fsm_transition(order, name).conditions if not guard(order)]
         if failed:
             raise GuardFailed(
