@@ -17,6 +17,17 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+class Text(serializers.CharField):
+    """A string and nothing else: a number where text belongs is a client bug worth reporting, not coercing."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 class Money(serializers.DecimalField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 0)
@@ -37,31 +48,31 @@ class SafeDateTimeField(serializers.DateTimeField):
 
 
 class AddressSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    name = Text(max_length=200, required=False, allow_blank=True)
+    company = Text(max_length=200, required=False, allow_blank=True)
+    line1 = Text(max_length=200, required=False, allow_blank=True)
+    line2 = Text(max_length=200, required=False, allow_blank=True)
+    city = Text(max_length=100, required=False, allow_blank=True)
+    postal_code = Text(max_length=20, required=False, allow_blank=True)
+    region = Text(max_length=100, required=False, allow_blank=True)
     country = serializers.RegexField(r"^[A-Z]{2}$", required=False, help_text="ISO 3166-1 alpha-2")
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    phone = Text(max_length=40, required=False, allow_blank=True)
 
 
 class OrderLineInSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    sku = Text(max_length=64)
+    name = Text(max_length=200, required=False, allow_blank=True)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_price = Money(help_text="Unit price in the order currency; no more decimals than the currency allows.")
 
 
 class OrderInSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100, help_text="Your order id; sending it again is a replay.")
+    external_id = Text(max_length=100, help_text="Your order id; sending it again is a replay.")
     currency = serializers.ChoiceField(choices=sorted(CURRENCY_EXPONENTS), required=False,
                                        help_text="ISO 4217; defaults to the channel's currency.")
-    customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    customer_name = Text(max_length=200, required=False, allow_blank=True)
     customer_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    customer_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    customer_phone = Text(max_length=40, required=False, allow_blank=True)
     language = serializers.RegexField(r"^[a-z]{2}(-[A-Za-z]{2})?$", max_length=10, required=False)
     shipping_address = AddressSerializer(required=False)
     billing_address = AddressSerializer(required=False)
@@ -151,13 +162,13 @@ class TransitionInSerializer(serializers.Serializer):
         "refund": ("reason",),
     }
 
-    reason = serializers.CharField(max_length=500, required=False, help_text="Required for cancel, hold, refund.")
+    reason = Text(max_length=500, required=False, help_text="Required for cancel, hold, refund.")
     amount = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False,
                                       help_text="pay: the captured amount; must equal the order total.")
     currency = serializers.ChoiceField(choices=sorted(CURRENCY_EXPONENTS), required=False, help_text="pay")
-    payment_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="pay")
-    tracking_number = serializers.CharField(max_length=100, required=False, help_text="Required for ship.")
-    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="ship")
+    payment_reference = Text(max_length=100, required=False, allow_blank=True, help_text="pay")
+    tracking_number = Text(max_length=100, required=False, help_text="Required for ship.")
+    carrier = Text(max_length=100, required=False, allow_blank=True, help_text="ship")
 
     def validate(self, attrs):
         name = self.context["transition"]

@@ -128,13 +128,13 @@ def reserve_or_hold(*, order: Order, lines: list[OrderLine], actor: Actor) -> li
     channel = order.channel
     ttl = channel.reservation_ttl
     try:
-        with transaction.atomic():
-            stock_reserve(
-                order_id=order.pk,
-                lines=[LineRequest(line_id=line.pk, sku_code=line.sku, quantity=line.quantity) for line in lines],
-                expires_at=timezone.now() + ttl if ttl else None,
-                actor=actor.label,
-            )
+        # stock_reserve is all or nothing on its own (its own savepoint): no extra savepoint needed here.
+        stock_reserve(
+            order_id=order.pk,
+            lines=[LineRequest(line_id=line.pk, sku_code=line.sku, quantity=line.quantity) for line in lines],
+            expires_at=timezone.now() + ttl if ttl else None,
+            actor=actor.label,
+        )
     except UnknownSku as exc:
         codes = sorted(exc.codes)
         raise UnknownSkuError(f"Unknown SKU(s): {', '.join(codes)}.", extra={"skus": codes}) from exc
