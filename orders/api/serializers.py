@@ -28,6 +28,8 @@ class Text(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^\d{1,11}(\.\d{1,3})?$",
+                      "example": "10.50"})
 class Money(serializers.DecimalField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 0)
@@ -81,7 +83,7 @@ class OrderInSerializer(serializers.Serializer):
     tax_total = Money(required=False)
     discount_total = Money(required=False)
     total = Money(required=False, help_text="Optional check: must equal lines + shipping + tax - discount.")
-    lines = OrderLineInSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    lines = serializers.ListField(child=OrderLineInSerializer(), min_length=1, max_length=MAX_LINES)
 
     def validate(self, attrs):
         currency = attrs.get("currency") or self.context["channel"].currency

@@ -35,7 +35,7 @@ ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, tex
     400: "Invalid input (code: invalid, malformed_json, unknown_sku, ...)",
     401: "Missing, unknown or revoked API key",
     403: "The API key lacks a scope",
-    404: "No such order for this channel",
+    404: "No such order for this channel (not_found), transition (unknown_transition) or cursor (invalid_cursor)",
     409: "Conflict (duplicate_external_id, insufficient_stock, invalid_transition, guard_failed, conflict)",
     413: "Body larger than the API accepts",
     429: "Too many requests for this API key",
@@ -44,6 +44,16 @@ ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, tex
 
 def _errors(*codes):
     return {code: ERRORS[code] for code in codes}
+
+
+MAX_ID = 2**63 - 1
+ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Order id")
+
+
+def order_id(pk: str) -> int:
+    if not pk.isascii() or not pk.isdigit() or int(pk) > MAX_ID:
+        raise OrderNotFound()
+    return int(pk)
 
 
 def error_body(exc: ApiError) -> dict:
@@ -64,9 +74,19 @@ class OrderApiView(GenericAPIView):
 
 
 class OrderFilterSerializer(serializers.Serializer):
+    # cursor and limit belong to the paginator; validated here so a bad value is a 400, not silently ignored.
+    cursor = serializers.CharField(required=False, max_length=500, help_text="Opaque; from `next`/`previous`.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=OrderCursorPagination.max_page_size)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     updated_since = serializers.DateTimeField(required=False)
     external_id = serializers.CharField(max_length=100, required=False)
+
+    def validate(self, attrs):
+        # A misspelt filter (?stauts=paid) would otherwise silently return every order.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown query parameter(s): {', '.join(unknown)}.")
+        return attrs
 
 
 class OrderListCreateView(OrderApiView):
@@ -79,12 +99,14 @@ class OrderListCreateView(OrderApiView):
     @extend_schema(
         operation_id="orders_list",
         parameters=[OrderFilterSerializer],
-        responses={200: OrderSerializer(many=True), **_errors(400, 401, 403, 429)},
+        responses={200: OrderSerializer(many=True), **_errors(400, 401, 403, 404, 429)},
     )
     def get(self, request):
-        filters = OrderFilterSerializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF would treat `?updated_since=` as "not given" instead of invalid.
+        filters = OrderFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        qs = orders_for_channel(channel=self.channel, **filters.validated_data)
+        criteria = {k: v for k, v in filters.validated_data.items() if k not in ("cursor", "limit")}
+        qs = orders_for_channel(channel=self.channel, **criteria)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
@@ -157,9 +179,10 @@ class OrderBulkView(OrderApiView):
 class OrderDetailView(OrderApiView):
     required_scopes = [ORDERS_READ]
 
-    @extend_schema(operation_id="orders_retrieve", responses={200: OrderSerializer, **_errors(401, 403, 404, 429)})
-    def get(self, request, pk: int):
-        order = order_for_channel(channel=self.channel, order_id=pk)
+    @extend_schema(operation_id="orders_retrieve", parameters=[ID_PARAMETER],
+                   responses={200: OrderSerializer, **_errors(401, 403, 404, 429)})
+    def get(self, request, pk: str):
+        order = order_for_channel(channel=self.channel, order_id=order_id(pk))
         if order is None:
             raise OrderNotFound()
         return Response(OrderSerializer(order).data)
@@ -169,9 +192,10 @@ class OrderHistoryView(OrderApiView):
     required_scopes = [ORDERS_READ]
     serializer_class = StatusChangeSerializer
 
-    @extend_schema(operation_id="orders_history",
+    @extend_schema(operation_id="orders_history", parameters=[ID_PARAMETER],
                    responses={200: StatusChangeSerializer(many=True), **_errors(401, 403, 404, 429)})
-    def get(self, request, pk: int):
+    def get(self, request, pk: str):
+        pk = order_id(pk)
         if not Order.objects.filter(channel=self.channel, pk=pk).exists():
             raise OrderNotFound()
         return Response(StatusChangeSerializer(order_history(order_id=pk), many=True).data)
@@ -184,12 +208,14 @@ class OrderTransitionView(OrderApiView):
     @extend_schema(
         operation_id="orders_transition",
         request=TransitionInSerializer,
-        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITION_CHOICES)],
+        parameters=[ID_PARAMETER,
+                    OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITION_CHOICES)],
         responses={200: OrderSerializer, **_errors(400, 401, 403, 404, 409, 429)},
         description="Moves the order along one transition. Bodies: pay {amount, currency, payment_reference}, "
         "ship {tracking_number, carrier}, cancel/hold/refund {reason}; others take an optional reason.",
     )
-    def post(self, request, pk: int, name: str):
+    def post(self, request, pk: str, name: str):
+        pk = order_id(pk)
         if name not in TRANSITION_NAMES:
             raise UnknownTransition(f"No transition {name!r}; known: {', '.join(TRANSITION_NAMES)}.")
         serializer = TransitionInSerializer(data=request.data, context={"transition": name})
