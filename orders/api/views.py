@@ -153,26 +153,31 @@ class OrderBulkView(OrderApiView):
         envelope.is_valid(raise_exception=True)
         results: list[dict | None] = []
         valid, positions = [], []
+        # One serializer instance validates every item: building the fields once per request, not per order.
+        validator = OrderInSerializer(context={"channel": self.channel})
         for index, item in enumerate(envelope.validated_data["orders"]):
-            serializer = OrderInSerializer(data=item, context={"channel": self.channel})
-            if not isinstance(item, dict) or not serializer.is_valid():
-                errors = serializer.errors if isinstance(item, dict) else {"non_field_errors": ["Expected an object."]}
+            try:
+                if not isinstance(item, dict):
+                    raise serializers.ValidationError({"non_field_errors": ["Expected an object."]})
+                valid.append(validator.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors = exc.detail
                 results.append({"index": index, "status": 400,
                                 "body": {"code": "invalid", "detail": first_message(errors), "errors": errors}})
                 continue
             results.append(None)
-            valid.append(serializer.validated_data)
             positions.append(index)
         outcomes = order_ingest_bulk(channel=self.channel, items=valid, actor=self.actor)
         ids = [o.result.order.pk for o in outcomes if o.result is not None]
-        orders = {o.pk: o for o in orders_for_channel(channel=self.channel).filter(pk__in=ids)}
+        rendered = OrderSerializer(orders_for_channel(channel=self.channel).filter(pk__in=ids), many=True).data
+        bodies = {body["id"]: body for body in rendered}
         for outcome, index in zip(outcomes, positions, strict=True):
             if outcome.error is not None:
                 results[index] = {"index": index, "status": outcome.error.status_code,
                                   "body": error_body(outcome.error)}
             else:
                 results[index] = {"index": index, "status": 201 if outcome.result.created else 200,
-                                  "body": OrderSerializer(orders[outcome.result.order.pk]).data}
+                                  "body": bodies[outcome.result.order.pk]}
         return Response({"results": results})
 
 
