@@ -120,7 +120,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OrderSync channel API",
-    "DESCRIPTION": "Channel-facing REST API: orders, stock and transitions. Authenticate with `Authorization: Bearer <api key>`.",
+    "DESCRIPTION": (
+        "Channel-facing REST API: orders, stock and transitions. "
+        "Authenticate with `Authorization: Bearer <api key>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -153,3 +156,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The no-server broker used by `make run` when Redis is absent: messages are files shared by web and worker.
+    _broker_dir = RUN_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
