@@ -101,7 +101,9 @@ def admin_login(base: str, username: str, password: str) -> requests.Session:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("system", [settings.CELERY_BROKER_URL, "filesystem://"], indirect=True, ids=["redis", "no-server"])
+@pytest.mark.parametrize(
+    "system", [settings.CELERY_BROKER_URL, "filesystem://"], indirect=True, ids=["redis", "no-server"]
+)
 def test_make_run_serves_admin_with_printed_credentials_and_ctrl_c_stops_everything(system):
     wait_for(system.ready, 120, f"/readyz to answer 200; output so far:\n{system.log()}")
     assert "worker" in system.log() and "beat" in system.log()
