@@ -14,7 +14,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not shutil.which(CHROMIUM):
         message = f"Chromium is not installed at {CHROMIUM}: run `apt-get install chromium` (.ci/run does)."
@@ -23,12 +23,16 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API refuses to run while an asyncio loop is current; Django's async-unsafe guard needs this.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    # Playwright's sync API keeps an event loop current in this thread, which trips Django's async-safety guard on
+    # every ORM call the test itself makes. Allow it only while the browser lives, so nothing else inherits it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

@@ -71,8 +71,8 @@ class RunningSystem:
 
     def ready(self) -> bool:
         try:
-            return requests.get(f"{self.base}/readyz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{self.base}/readyz", timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or still booting its workers
             return False
 
     def interrupt(self):
