@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class ChannelsIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "channels_integration"
+    verbose_name = "Sales channels"
 
     def ready(self):
         from channels_integration import schema  # noqa: F401  registers the OpenAPI auth extension

@@ -60,7 +60,10 @@ def first_message(errors) -> str:
 def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"code": "payload_too_large", "detail": "The request body is larger than this API accepts; send fewer orders per request."},
+            {
+                "code": "payload_too_large",
+                "detail": "The request body is larger than this API accepts; send fewer orders per request.",
+            },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, Http404):

@@ -5,6 +5,7 @@ instead of a traceback from deep inside a library.
 """
 
 import sys
+import warnings
 from urllib.parse import urlsplit
 
 import environ
@@ -31,7 +32,10 @@ def fail(message: str) -> None:
 def database_from_env(name: str, default: str) -> dict:
     raw = env.str(name, default=default)
     try:
-        config = env.db_url_config(raw)
+        with warnings.catch_warnings():
+            # django-environ warns on unknown engines; the check below turns that into one clear line.
+            warnings.simplefilter("ignore", UserWarning)
+            config = env.db_url_config(raw)
     except ValueError as exc:
         fail(f"{name}={raw!r} cannot be parsed ({exc}); expected e.g. postgres://user@127.0.0.1:5432/ordersync")
     if config.get("ENGINE") not in KNOWN_DB_ENGINES or not config.get("NAME"):

@@ -39,6 +39,9 @@ class StreamCounter(models.Model):
     key = models.CharField(max_length=200, primary_key=True)
     last_sequence = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.key}#{self.last_sequence}"
+
 
 class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -104,3 +107,6 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.started_at:%Y-%m-%d %H:%M:%S} → {self.status_code or self.error[:40]}"

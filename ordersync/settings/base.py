@@ -120,7 +120,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OrderSync channel API",
-    "DESCRIPTION": "Channel-facing REST API: orders, stock and transitions. Authenticate with `Authorization: Bearer <api key>`.",
+    "DESCRIPTION": (
+        "Channel-facing REST API: orders, stock and transitions. "
+        "Authenticate with `Authorization: Bearer <api key>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -168,3 +171,15 @@ CELERY_BEAT_SCHEDULE["inventory-publish-stock-changes"] = {
     "task": "inventory.tasks.publish_stock_changes",
     "schedule": INVENTORY_STOCK_FEED_INTERVAL,
 }
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The no-server broker used by `make run` when Redis is absent: messages are files shared by web and worker.
+    _broker_dir = RUN_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
