@@ -73,7 +73,7 @@ class Server:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_orders", "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "ordersync.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(os.cpu_count() or 2),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(2 * (os.cpu_count() or 2) + 1),
              "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
             cwd=ROOT, env=env,
         )
