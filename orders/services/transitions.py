@@ -5,6 +5,7 @@ import json
 from django.db import OperationalError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
+from psycopg.errors import LockNotAvailable
 
 from inventory.services import (
     InsufficientStock,
@@ -74,6 +75,8 @@ def _lock(order_id: int, channel_id: int | None) -> Order:
     try:
         order = qs.filter(pk=order_id).first()
     except OperationalError as exc:
+        if not isinstance(exc.__cause__, LockNotAvailable):
+            raise
         raise Conflict("Another change to this order is in progress; read it again and retry.") from exc
     if order is None:
         raise OrderNotFound()
