@@ -4,6 +4,7 @@ import re
 
 import pytest
 import schemathesis
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -64,3 +65,9 @@ def test_docs_page_loads_no_asset_from_another_host(client):
     assert urls, "expected the page to reference its (local) assets"
     external = [u for u in urls if re.match(r"^(https?:)?//", u) and "testserver" not in u]
     assert external == []
+
+
+def test_schema_generates_without_warnings_and_validates(tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert "/api/v1/orders/{id}/transitions/{name}/" in out.read_text()
