@@ -62,10 +62,6 @@ class StockLevel(models.Model):
     def __str__(self) -> str:
         return f"{self.sku_id}@{self.warehouse_id}"
 
-    @property
-    def free(self) -> int:
-        return self.on_hand - self.reserved
-
 
 class Reservation(models.Model):
     class State(models.TextChoices):

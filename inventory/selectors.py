@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import F, Min, Q, Sum
+from django.db.models import Min, Q, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.models import Reservation, Sku, StockLevel
@@ -67,7 +67,3 @@ def expired_reservation_order_ids(*, now: datetime, limit: int = 500) -> list[in
         .order_by("first_expiry", "order_id")
     )
     return [row["order_id"] for row in rows[:limit]]
-
-def stock_level_rows():
-    """Stock levels with their SKU and warehouse loaded, for listings."""
-    return StockLevel.objects.select_related("sku", "warehouse").annotate(free=F("on_hand") - F("reserved"))
