@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from inventory.models import Sku, StockFeedPending, StockLevel, StockMovement, Warehouse
+from inventory.models import Sku, StockLevel, StockMovement, Warehouse
 from inventory.services import LineRequest, stock_reserve
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 
@@ -86,7 +86,14 @@ def test_sku_and_warehouse_admin_save_through_services(admin_client):
                                  {"code": "NEW", "name": "New", "track_inventory": "on", "safety_stock": 1})
     assert response.status_code == 302
     sku = Sku.objects.get(code="NEW")
-    assert StockFeedPending.objects.filter(sku=sku).exists()  # only the service marks the feed
+    warehouse = WarehouseFactory(code="w")
+    level = stock(sku, warehouse, 5)
+    response = admin_client.post(reverse("admin:inventory_sku_change", args=[sku.pk]),
+                                 {"name": "New", "track_inventory": "on", "safety_stock": 3})
+    assert response.status_code == 302
+    assert Sku.objects.get(code="NEW").safety_stock == 3
+    # Only the service marks the stock feed when the safety stock (so available-to-sell) changes.
+    assert StockLevel.objects.get(pk=level.pk).version == level.version + 1
     response = admin_client.post(reverse("admin:inventory_warehouse_add"),
                                  {"code": "dc", "name": "DC", "priority": 5, "country": "de", "active": "on"})
     assert response.status_code == 302
