@@ -106,3 +106,38 @@ def test_opposite_order_reserves_with_plenty_of_stock_never_deadlock():
     assert [r for kind, r in results if kind == "error"] == []
     assert Reservation.objects.filter(state="active").count() == 16 * 5 * 3
     assert_no_drift()
+
+
+def test_upserts_and_the_publisher_never_deadlock_with_reservers():
+    from inventory.services import sku_upsert, stock_release, warehouse_upsert
+    from inventory.tasks import publish_stock_changes
+
+    skus = [SkuFactory(code=f"M{i}") for i in range(3)]
+    warehouses = [WarehouseFactory(code=f"m{i}", priority=i) for i in range(3)]
+    for sku in skus:
+        for warehouse in warehouses:
+            stock(sku, warehouse, 200)
+
+    def reserver(n):
+        def run():
+            for k in range(10):
+                order_id = n * 100 + k
+                lines = [LineRequest(j, f"M{(n + j) % 3}", 1 + (k % 3) * 30) for j in range(2)]
+                stock_reserve(order_id=order_id, lines=lines, actor="t")
+                if k % 2:
+                    stock_release(order_id=order_id, actor="t", reason="cancelled")
+        return run
+
+    def upserter():
+        for k in range(10):
+            sku_upsert(code=f"M{k % 3}", name="M", safety_stock=k)
+            warehouse_upsert(code=f"m{k % 3}", name="M", priority=k % 3, active=k % 2 == 0)
+
+    def publisher():
+        for _ in range(15):
+            publish_stock_changes()
+
+    results = run_concurrently([reserver(n) for n in range(8)] + [upserter, publisher])
+    errors = [r for kind, r in results if kind == "error" and not isinstance(r, InsufficientStock)]
+    assert errors == []
+    assert_no_drift()

@@ -98,12 +98,14 @@ def test_publisher_racing_a_burst_of_changes_ends_on_the_true_value():
             published += publish_stock_changes()
         return published
 
-    publisher_thread_result = {}
-    thread = threading.Thread(target=lambda: publisher_thread_result.setdefault("n", _closing(publisher)))
-    thread.start()
+    # Two publishers race each other as well as the changers: each SKU is published by one at a time.
+    publishers = [threading.Thread(target=lambda: _closing(publisher)) for _ in range(2)]
+    for thread in publishers:
+        thread.start()
     results = run_concurrently([changer(n) for n in range(6)])
     done.set()
-    thread.join(30)
+    for thread in publishers:
+        thread.join(30)
     assert [r for kind, r in results if kind == "error"] == []
     publish_stock_changes()
 
@@ -143,3 +145,28 @@ def test_feed_works_on_sqlite(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "(1, False) [7]"
+
+
+@pytest.mark.needs_broker
+@pytest.mark.django_db(transaction=True)
+def test_only_the_change_that_makes_a_sku_dirty_nudges_the_publisher(settings):
+    from kombu import Connection
+
+    sku = SkuFactory(code="NUDGE")
+    warehouse = WarehouseFactory(code="main")
+    stock(sku, warehouse, 10)
+    publish_stock_changes()  # clean again
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        client = conn.channel().client
+        client.delete(queue)
+        stock_reserve(order_id=1, lines=[LineRequest(1, "NUDGE", 1)], actor="t")
+        assert client.llen(queue) == 1
+        for _ in range(10):
+            stock_adjust(sku_code="NUDGE", warehouse_code="main", delta=1, reason="found", actor="t")
+        assert client.llen(queue) == 1  # already dirty: the pending publish will carry these too
+        publish_stock_changes()
+        stock_release(order_id=1, actor="t", reason="cancelled")
+        assert client.llen(queue) == 2
+        client.delete(queue)
+    assert _events("NUDGE")[-1]["available"] == 19
