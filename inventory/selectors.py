@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Min, Q, Sum
 from django.db.models.functions import Coalesce
 
-from inventory.models import Reservation, Sku, StockLevel
+from inventory.models import Reservation, Sku
 
 _ACTIVE = Q(stock_levels__warehouse__active=True)
 
@@ -36,21 +36,6 @@ def available_to_sell(*, sku_codes: Iterable[str], channel=None) -> dict[str, in
         sku.code: available_for(sku, buffer=buffer)
         for sku in skus_with_stock(sku_codes=sku_codes)
         if sku.track_inventory
-    }
-
-
-def stock_totals(*, sku_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
-    """(on_hand, reserved, available-to-sell) per SKU id over active warehouses, for the stock feed."""
-    rows = (
-        StockLevel.objects.filter(sku_id__in=list(sku_ids), warehouse__active=True)
-        .values("sku_id", "sku__safety_stock")
-        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
-    )
-    return {
-        row["sku_id"]: (
-            row["on_hand"], row["reserved"], max(row["on_hand"] - row["reserved"] - row["sku__safety_stock"], 0)
-        )
-        for row in rows
     }
 
 

@@ -100,6 +100,8 @@ def stock_reserve(
     actor = _check_actor(actor)
     for line in lines:
         _check_quantity(line.quantity, field="quantity")
+    if not lines:
+        return []
     skus, levels = read_candidates({line.sku_code for line in lines})
     unknown = {line.sku_code for line in lines} - skus.keys()
     if unknown:
@@ -116,20 +118,18 @@ def stock_reserve(
         )
         if reservations is not None:
             return reservations
-        plan = None  # out-raced on the only level: only the locked path can answer now
-    for locked in (False, True):
-        if plan is None and not locked:
-            continue
+    else:
         try:
             # A transaction of its own at top level, a savepoint inside the caller's: either way a lost
             # race or a shortage rolls back everything this call wrote.
             with transaction.atomic():
-                if locked:
-                    plan = allocate(tracked, skus, lock_candidates(sku_ids))
                 return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
         except _LostRace:
-            continue
-    raise AssertionError("a reservation planned under row locks cannot lose a race")
+            pass
+    # Out-raced: plan again on locked rows. The conditional UPDATEs cannot miss now (_LostRace would be a bug).
+    with transaction.atomic():
+        plan = allocate(tracked, skus, lock_candidates(sku_ids))
+        return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
 
 
 def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:

@@ -108,6 +108,10 @@ def test_unknown_sku_is_refused_with_codes(warehouse, sku):
     assert level(sku, warehouse) == (5, 0)
 
 
+def test_an_order_without_lines_reserves_nothing():
+    assert stock_reserve(order_id=1, lines=[], actor="test") == []
+
+
 def test_untracked_skus_need_no_stock(warehouse, sku):
     SkuFactory(code="GIFT", track_inventory=False)
     stock(sku, warehouse, 1)
