@@ -98,3 +98,10 @@ def test_sku_and_warehouse_admin_save_through_services(admin_client):
                                  {"code": "dc", "name": "DC", "priority": 5, "country": "de", "active": "on"})
     assert response.status_code == 302
     assert Warehouse.objects.get(code="dc").country == "DE"  # the service normalises the country code
+
+
+def test_reservation_search_by_order_or_sku(admin_client, stocked):
+    url = reverse("admin:inventory_reservation_changelist")
+    assert admin_client.get(url + "?q=12").context["cl"].result_count == 1  # order 12 (no SKU code has "12")
+    assert admin_client.get(url + "?q=S01").context["cl"].result_count == 1
+    assert admin_client.get(url + "?q=nothing").context["cl"].result_count == 0
