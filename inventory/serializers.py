@@ -73,6 +73,10 @@ class StockLevelSerializer(serializers.Serializer):
     )
 
 
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
+class StockErrorSerializer(serializers.Serializer):
+    """The API's one error shape, plus what the stock endpoints add (named apart from other apps' errors)."""
+
+    code = serializers.CharField(help_text="invalid, unknown_sku, unknown_warehouse or below_reserved.")
+    detail = serializers.CharField(help_text="Starts with the offending field.")
+    field = serializers.CharField(required=False)
+    codes = serializers.ListField(child=serializers.CharField(), required=False, help_text="Unknown SKU codes.")

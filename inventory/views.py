@@ -11,10 +11,10 @@ from inventory.models import Warehouse
 from inventory.selectors import available_for, channel_buffer, skus_with_stock
 from inventory.serializers import (
     AvailabilityListSerializer,
-    ErrorSerializer,
     SkuSerializer,
     SkuWriteSerializer,
     StockChangeSerializer,
+    StockErrorSerializer,
     StockLevelSerializer,
     WarehouseSerializer,
 )
@@ -22,7 +22,7 @@ from inventory.services import sku_upsert, stock_adjust
 from ordersync.api import ApiError
 
 MAX_SKUS_PER_QUERY = 200
-BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Invalid input; `detail` names the field.")
+BAD_REQUEST = OpenApiResponse(StockErrorSerializer, description="Invalid input; `detail` names the field.")
 
 
 def _actor(request) -> str:
