@@ -170,3 +170,39 @@ def test_only_the_change_that_makes_a_sku_dirty_nudges_the_publisher(settings):
         assert client.llen(queue) == 2
         client.delete(queue)
     assert _events("NUDGE")[-1]["available"] == 19
+
+
+@pytest.mark.needs_broker
+@pytest.mark.django_db(transaction=True)
+def test_publisher_comes_back_when_work_is_left(settings):
+    from kombu import Connection
+
+    from inventory.services import stock_feed_publish
+
+    warehouse = WarehouseFactory(code="main")
+    for code in ("L1", "L2", "L3"):
+        stock(SkuFactory(code=code), warehouse, 5)
+    assert stock_feed_publish(limit=2) == (2, True)  # one SKU beyond the batch
+    assert stock_feed_publish(limit=2) == (1, False)
+    stock_receive(sku_code="L1", warehouse_code="main", quantity=1, actor="t")
+    stock_receive(sku_code="L2", warehouse_code="main", quantity=1, actor="t")
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        client = conn.channel().client
+        client.delete(queue)
+        assert publish_stock_changes(limit=1) == 1
+        assert client.llen(queue) == 1  # the task re-nudged itself for the SKU it left behind
+        assert publish_stock_changes(limit=1) == 1
+        assert client.llen(queue) == 1  # nothing left: no further nudge
+        client.delete(queue)
+
+
+def test_beat_schedule_runs_the_registered_publisher():
+    from django.conf import settings
+
+    from ordersync.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["inventory-publish-stock-changes"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert entry["schedule"].total_seconds() > 0
