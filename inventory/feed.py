@@ -1,45 +1,59 @@
-"""Coalesced stock.changed events: a change marks its SKU dirty; a task publishes one event per dirty SKU.
+"""Stock-level writes and the coalesced stock.changed feed they drive.
 
-A burst of changes to one SKU touches one StockFeedPending row, so the publisher sends one event for the
-whole burst, computed from the numbers at publish time — the last event always carries the true value.
+Every change to a stock level goes through `level_update`, one UPDATE that also bumps the row's `version`.
+A row with version > published_version has changes no event has carried yet. The publisher reads the
+numbers and versions of dirty SKUs in one snapshot, publishes one event per SKU and records the versions it
+published; a burst of 1,000 changes between two runs therefore becomes one event with the final numbers.
+
+Who makes sure a dirty row gets published: the change that turned a clean row dirty nudges the publisher
+after commit (the UPDATE's RETURNING tells it); a publisher that finds a row changed again while it worked,
+or a SKU another publisher holds, nudges itself again; the beat schedule catches anything a lost nudge
+missed. No extra statement and no extra lock is added to the hot reservation path.
 """
 
 import logging
-from collections.abc import Iterable
+from collections import defaultdict
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from inventory.models import Sku, StockFeedPending
+from inventory.models import Sku, StockLevel
 
 log = logging.getLogger(__name__)
 
 STOCK_CHANGED = "stock.changed"
 
 
-def stock_feed_mark(*, sku_ids: Iterable[int]) -> None:
-    """Marks SKUs dirty inside the caller's transaction; nudges the publisher after commit when a row is new.
+def level_update(level_pk: int, *, on_hand: int = 0, reserved: int = 0, require_free: int | None = None) -> bool:
+    """Applies deltas to one stock level; with `require_free` only if that many units are free (no oversell).
 
-    Callers mark after taking their stock-level locks, in SKU pk order, so the pending rows are one more step
-    of the same global lock order. An existing row means a publish is already due, so no nudge is sent.
+    Returns whether the row matched. Must run inside the caller's transaction; the row stays locked until
+    it commits, which is why callers update levels in pk order.
     """
-    ids = sorted(set(sku_ids))
-    if not ids:
-        return
-    table = connection.ops.quote_name(StockFeedPending._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(ids))
-    params = [p for sku_id in ids for p in (sku_id, timezone.now())]
-    # xmax = 0 only on a freshly inserted row (PostgreSQL); elsewhere nudge every time, traffic is low there.
-    returning = " RETURNING (xmax = 0)" if connection.vendor == "postgresql" else ""
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    condition = " AND on_hand - reserved >= %s" if require_free is not None else ""
+    params = [on_hand, reserved, timezone.now(), level_pk]
+    if require_free is not None:
+        params.append(require_free)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (sku_id, marked_at) VALUES {values} "
-            f"ON CONFLICT (sku_id) DO UPDATE SET marked_at = excluded.marked_at{returning}",
+            f"UPDATE {table} SET on_hand = on_hand + %s, reserved = reserved + %s, version = version + 1, "
+            f"updated_at = %s WHERE id = %s{condition} RETURNING version - 1 = published_version",
             params,
         )
-        inserted = any(row[0] for row in cursor.fetchall()) if returning else True
-    if inserted:
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0]:
         transaction.on_commit(nudge_publisher, robust=True)
+    return True
+
+
+def levels_touch(levels) -> None:
+    """Marks levels dirty without changing numbers (safety stock or warehouse status changed)."""
+    for level_pk in levels.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True):
+        level_update(level_pk)
 
 
 def nudge_publisher(countdown: float | None = None) -> None:
@@ -52,28 +66,52 @@ def nudge_publisher(countdown: float | None = None) -> None:
         log.warning("could not nudge the stock feed publisher; the beat schedule will catch up", exc_info=True)
 
 
-def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
-    """Publishes one stock.changed event per pending SKU and clears those rows, in one transaction.
+def _mark_published(level_pk: int, version: int) -> bool:
+    """Records `version` as published; returns whether the row changed again meanwhile (still dirty)."""
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET published_version = %s WHERE id = %s AND published_version < %s RETURNING version",
+            [version, level_pk, version],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] > version
 
-    Returns (events published, whether rows were left behind because other transactions held them).
-    Rows being written right now are skipped (SKIP LOCKED) and stay pending for the next run.
+
+def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
+    """Publishes one stock.changed event per dirty SKU (at most `limit`) in one transaction.
+
+    Returns (events published, whether work is left: rows changed again, SKUs held by another publisher,
+    or more than `limit` dirty SKUs). The caller re-runs soon when work is left.
     """
-    from inventory.selectors import stock_totals
     from sync.services import event_publish
 
+    dirty = set(
+        StockLevel.objects.filter(version__gt=F("published_version"))
+        .order_by("sku_id").values_list("sku_id", flat=True).distinct()[: limit + 1]
+    )
+    if not dirty:
+        return 0, False
     with transaction.atomic():
-        sku_ids = list(
-            StockFeedPending.objects.select_for_update(skip_locked=True)
-            .order_by("sku_id")
-            .values_list("sku_id", flat=True)[:limit]
+        # One publisher per SKU at a time, or an older snapshot could be published after a newer one.
+        # NO KEY UPDATE does not block the key-share locks that reservers' foreign keys take.
+        skus = list(
+            Sku.objects.select_for_update(skip_locked=True, no_key=True).filter(pk__in=sorted(dirty)[:limit])
+            .order_by("pk")
         )
-        if not sku_ids:
-            return 0, StockFeedPending.objects.exists()
-        # Read after locking: any change that committed before our lock is in these numbers, and any change
-        # still running re-creates its pending row once we delete it.
-        totals = stock_totals(sku_ids=sku_ids)
-        for sku in Sku.objects.filter(pk__in=sku_ids).order_by("pk"):
-            on_hand, reserved, available = totals.get(sku.pk, (0, 0, 0))
+        # Read after locking, in one statement: the numbers published and the versions recorded agree.
+        levels = list(
+            StockLevel.objects.filter(sku__in=skus).order_by("pk")
+            .values_list("pk", "sku_id", "on_hand", "reserved", "version", "published_version", "warehouse__active")
+        )
+        totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for _pk, sku_id, on_hand, reserved, _v, _p, active in levels:
+            if active:
+                totals[sku_id][0] += on_hand
+                totals[sku_id][1] += reserved
+        for sku in skus:
+            on_hand, reserved = totals[sku.pk]
+            available = max(on_hand - reserved - sku.safety_stock, 0)
             event_publish(
                 topic=STOCK_CHANGED,
                 stream=f"sku:{sku.code}",
@@ -86,6 +124,7 @@ def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
                     "track_inventory": sku.track_inventory,
                 },
             )
-        StockFeedPending.objects.filter(pk__in=sku_ids).delete()
-    left_behind = StockFeedPending.objects.exclude(pk__in=sku_ids).exists()
-    return len(sku_ids), left_behind
+        changed_again = [
+            _mark_published(pk, version) for pk, _s, _o, _r, version, published, _a in levels if version > published
+        ]
+    return len(skus), any(changed_again) or len(skus) < len(dirty)

@@ -49,6 +49,11 @@ class StockLevel(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_levels")
     on_hand = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     reserved = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    # The stock feed's dirty marker lives on the row every change already updates, so marking costs nothing:
+    # the row has unpublished changes while version > published_version (see inventory.feed). Deliberately
+    # not indexed: an index on these columns would turn every reservation into a non-HOT update.
+    version = models.PositiveBigIntegerField(default=0)
+    published_version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -62,10 +67,6 @@ class StockLevel(models.Model):
     def __str__(self) -> str:
         return f"{self.sku_id}@{self.warehouse_id}"
 
-    @property
-    def free(self) -> int:
-        return self.on_hand - self.reserved
-
 
 class Reservation(models.Model):
     class State(models.TextChoices):
@@ -75,8 +76,9 @@ class Reservation(models.Model):
 
     # Soft references: inventory sits below orders in the dependency graph, so no foreign keys to it.
     order_id = models.BigIntegerField(db_index=True)
-    order_line_id = models.BigIntegerField(db_index=True)
-    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="reservations")
+    order_line_id = models.BigIntegerField()
+    # Few indexes on purpose: every reservation inserts into each of them while the hot stock row is locked.
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="reservations", db_index=False)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -108,10 +110,19 @@ class StockMovement(models.Model):
         RELEASE = "release", "Release"
         COMMIT = "commit", "Commit (shipped)"
 
-    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
-    # Copied from the stock level so "the ledger of one SKU" is one indexed filter.
-    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="movements")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="movements")
+    # The ledger is written on the hottest path, in the statement that updates the stock level it refers
+    # to, so these are plain columns without database FK checks (each check re-locked the hot stock row and
+    # the SKU and warehouse rows, halving the hot-SKU rate) and with indexes only where reads need them
+    # (ledger per SKU, per order). Levels, SKUs and warehouses are never deleted (PROTECT everywhere else).
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.DO_NOTHING, related_name="movements", db_index=False, db_constraint=False
+    )
+    sku = models.ForeignKey(
+        Sku, on_delete=models.DO_NOTHING, related_name="movements", db_index=False, db_constraint=False
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.DO_NOTHING, related_name="movements", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     quantity = models.IntegerField(help_text="Units moved; negative only for adjustments that lower on hand.")
     on_hand_delta = models.IntegerField()
@@ -137,15 +148,3 @@ class StockMovement(models.Model):
     def delete(self, *args, **kwargs):
         raise ValueError("Stock movements are append-only and cannot be deleted.")
 
-
-class StockFeedPending(models.Model):
-    """A SKU whose available-to-sell changed and has not been published yet; one row however many changes."""
-
-    sku = models.OneToOneField(Sku, on_delete=models.CASCADE, primary_key=True, related_name="feed_pending")
-    marked_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = "pending stock feed"
-
-    def __str__(self) -> str:
-        return f"pending feed for {self.sku_id}"

@@ -3,10 +3,10 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import F, Min, Q, Sum
+from django.db.models import Min, Q, Sum
 from django.db.models.functions import Coalesce
 
-from inventory.models import Reservation, Sku, StockLevel
+from inventory.models import Reservation, Sku
 
 _ACTIVE = Q(stock_levels__warehouse__active=True)
 
@@ -39,21 +39,6 @@ def available_to_sell(*, sku_codes: Iterable[str], channel=None) -> dict[str, in
     }
 
 
-def stock_totals(*, sku_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
-    """(on_hand, reserved, available-to-sell) per SKU id over active warehouses, for the stock feed."""
-    rows = (
-        StockLevel.objects.filter(sku_id__in=list(sku_ids), warehouse__active=True)
-        .values("sku_id", "sku__safety_stock")
-        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
-    )
-    return {
-        row["sku_id"]: (
-            row["on_hand"], row["reserved"], max(row["on_hand"] - row["reserved"] - row["sku__safety_stock"], 0)
-        )
-        for row in rows
-    }
-
-
 def order_has_active_reservation(*, order_id: int) -> bool:
     return Reservation.objects.filter(order_id=order_id, state=Reservation.State.ACTIVE).exists()
 
@@ -67,7 +52,3 @@ def expired_reservation_order_ids(*, now: datetime, limit: int = 500) -> list[in
         .order_by("first_expiry", "order_id")
     )
     return [row["order_id"] for row in rows[:limit]]
-
-def stock_level_rows():
-    """Stock levels with their SKU and warehouse loaded, for listings."""
-    return StockLevel.objects.select_related("sku", "warehouse").annotate(free=F("on_hand") - F("reserved"))

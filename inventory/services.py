@@ -1,4 +1,5 @@
-"""Every stock write. Lock order, always: the order's reservations, then stock levels by pk, then feed rows.
+"""Every stock write. Lock order, always: SKU/warehouse rows (only their upserts), the order's reservations,
+then stock levels by pk.
 
 Taking locks in one global order is what makes these services deadlock-free against each other: two orders
 that want the same SKUs in opposite line order still touch the stock-level rows in ascending pk order.
@@ -9,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 
 from inventory.errors import (
     BelowReserved,
@@ -20,8 +20,9 @@ from inventory.errors import (
     UnknownSku,
     UnknownWarehouse,
 )
-from inventory.feed import stock_feed_mark, stock_feed_publish
+from inventory.feed import level_update, levels_touch, stock_feed_publish
 from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
+from inventory.reserving import allocate, lock_candidates, read_candidates, reserve_in_one_statement
 
 __all__ = [
     "BelowReserved", "InsufficientStock", "InvalidQuantity", "InventoryError", "LineRequest", "UnknownSku",
@@ -59,49 +60,19 @@ def _check_actor(actor: str) -> str:
     return actor[:100]
 
 
-def _allocate(lines: list[LineRequest], skus: dict[str, Sku], levels: list[StockLevel]):
-    """Splits each line over warehouses by priority; returns [(line, level, qty)] or raises InsufficientStock."""
-    priority = {}
-    for level in levels:
-        priority[level.pk] = (level.warehouse.priority, level.warehouse.code)
-    by_sku: dict[int, list[StockLevel]] = defaultdict(list)
-    for level in sorted(levels, key=lambda lv: priority[lv.pk]):
-        by_sku[level.sku_id].append(level)
-    free = {level.pk: level.on_hand - level.reserved for level in levels}
-    requested: dict[str, int] = defaultdict(int)
-    for line in lines:
-        requested[line.sku_code] += line.quantity
-    shortages = []
-    for code, qty in sorted(requested.items()):
-        have = sum(max(free[lv.pk], 0) for lv in by_sku[skus[code].pk])
-        if have < qty:
-            shortages.append({"sku": code, "requested": qty, "available": have})
-    if shortages:
-        raise InsufficientStock(shortages)
-    plan = []
-    for line in lines:
-        remaining = line.quantity
-        for level in by_sku[skus[line.sku_code].pk]:
-            take = min(remaining, free[level.pk])
-            if take <= 0:
-                continue
-            free[level.pk] -= take
-            remaining -= take
-            plan.append((line, level, take))
-            if remaining == 0:
-                break
-    return plan
-
-
 def _write_reservations(*, order_id, plan, expires_at, actor) -> list[Reservation]:
-    """Inserts reservations and ledger rows first, then bumps levels in pk order, so row locks are held briefly."""
+    """Inserts reservations and ledger rows, then bumps levels in pk order as the very last statements.
+
+    The stock-level row locks are what every reserver of a hot SKU queues on; taking them last keeps them
+    held only for the UPDATE and the commit.
+    """
     reservations = Reservation.objects.bulk_create(
-        Reservation(order_id=order_id, order_line_id=line.line_id, stock_level=level, quantity=qty,
+        Reservation(order_id=order_id, order_line_id=line.line_id, stock_level_id=level.pk, quantity=qty,
                     expires_at=expires_at)
         for line, level, qty in plan
     )
     StockMovement.objects.bulk_create(
-        StockMovement(stock_level=level, sku_id=level.sku_id, warehouse_id=level.warehouse_id, kind=Kind.RESERVE,
+        StockMovement(stock_level_id=level.pk, sku_id=level.sku_id, warehouse_id=level.warehouse_id, kind=Kind.RESERVE,
                       quantity=qty, on_hand_delta=0, reserved_delta=qty, actor=actor, order_id=order_id,
                       reference=f"order:{order_id} line:{line.line_id}")
         for line, level, qty in plan
@@ -110,13 +81,8 @@ def _write_reservations(*, order_id, plan, expires_at, actor) -> list[Reservatio
     for _line, level, qty in plan:
         per_level[level.pk] += qty
     for level_pk in sorted(per_level):
-        qty = per_level[level_pk]
-        updated = StockLevel.objects.filter(pk=level_pk, on_hand__gte=F("reserved") + qty).update(
-            reserved=F("reserved") + qty
-        )
-        if not updated:
+        if not level_update(level_pk, reserved=per_level[level_pk], require_free=per_level[level_pk]):
             raise _LostRace
-    stock_feed_mark(sku_ids={level.sku_id for _line, level, _qty in plan})
     return reservations
 
 
@@ -126,13 +92,17 @@ def stock_reserve(
     """Reserves every line of an order or none; raises UnknownSku / InsufficientStock with nothing written.
 
     First try: plan from an unlocked read and apply it with conditional UPDATEs (never oversells: the
-    condition is checked on the current row). Only if one of them loses a race is the plan redone under
-    row locks, which gives the exact answer. Untracked SKUs need no stock and get no reservation.
+    condition is checked on the current row) — one statement when the plan needs one stock level on
+    PostgreSQL (inventory.reserving), else statement by statement in pk order. Only if an UPDATE loses a
+    race is the plan redone under row locks taken in pk order, which gives the exact answer.
+    Untracked SKUs get no reservation.
     """
     actor = _check_actor(actor)
     for line in lines:
         _check_quantity(line.quantity, field="quantity")
-    skus = {sku.code: sku for sku in Sku.objects.filter(code__in={line.sku_code for line in lines})}
+    if not lines:
+        return []
+    skus, levels = read_candidates({line.sku_code for line in lines})
     unknown = {line.sku_code for line in lines} - skus.keys()
     if unknown:
         raise UnknownSku(unknown)
@@ -140,21 +110,25 @@ def stock_reserve(
     if not tracked:
         return []
     sku_ids = sorted({skus[line.sku_code].pk for line in tracked})
-    with transaction.atomic():
-        levels = list(
-            StockLevel.objects.filter(sku_id__in=sku_ids, warehouse__active=True).select_related("warehouse")
+    plan = allocate(tracked, skus, [level for level in levels if level.sku_id in sku_ids])
+    if connection.vendor == "postgresql" and len({level.pk for _line, level, _qty in plan}) == 1:
+        reservations = reserve_in_one_statement(
+            order_id=order_id, level=plan[0][1], items=[(line.line_id, qty) for line, _level, qty in plan],
+            expires_at=expires_at, actor=actor,
         )
-        plan = _allocate(tracked, skus, levels)
+        if reservations is not None:
+            return reservations
+    else:
         try:
+            # A transaction of its own at top level, a savepoint inside the caller's: either way a lost
+            # race or a shortage rolls back everything this call wrote.
             with transaction.atomic():
                 return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
         except _LostRace:
             pass
-        levels = list(
-            StockLevel.objects.filter(sku_id__in=sku_ids, warehouse__active=True)
-            .select_related("warehouse").select_for_update(of=("self",)).order_by("pk")
-        )
-        plan = _allocate(tracked, skus, levels)
+    # Out-raced: plan again on locked rows. The conditional UPDATEs cannot miss now (_LostRace would be a bug).
+    with transaction.atomic():
+        plan = allocate(tracked, skus, lock_candidates(sku_ids))
         return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
 
 
@@ -174,10 +148,7 @@ def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
             per_level[reservation.stock_level_id] += reservation.quantity
         on_hand_sign = -1 if kind == Kind.COMMIT else 0
         for level_pk in sorted(per_level):
-            qty = per_level[level_pk]
-            StockLevel.objects.filter(pk=level_pk).update(
-                reserved=F("reserved") - qty, on_hand=F("on_hand") + on_hand_sign * qty
-            )
+            level_update(level_pk, reserved=-per_level[level_pk], on_hand=on_hand_sign * per_level[level_pk])
         levels = {lv.pk: lv for lv in StockLevel.objects.filter(pk__in=per_level).only("sku_id", "warehouse_id")}
         state = Reservation.State.COMMITTED if kind == Kind.COMMIT else Reservation.State.RELEASED
         Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
@@ -192,7 +163,6 @@ def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
             )
             for r in reservations
         )
-        stock_feed_mark(sku_ids={lv.sku_id for lv in levels.values()})
         return sum(r.quantity for r in reservations)
 
 
@@ -238,12 +208,11 @@ def _change_on_hand(*, sku: Sku, warehouse: Warehouse, kind: str, delta: int, re
                                 reserved=level.reserved, field=field)
         if delta == 0:
             return level
-        StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + delta)
+        level_update(level.pk, on_hand=delta)
         StockMovement.objects.create(
             stock_level=level, sku=sku, warehouse=warehouse, kind=kind, quantity=delta, on_hand_delta=delta,
             reserved_delta=0, reason=reason[:200], actor=actor,
         )
-        stock_feed_mark(sku_ids=[sku.pk])
         level.refresh_from_db()
         return level
 
@@ -284,22 +253,23 @@ def sku_upsert(*, code: str, name: str, track_inventory: bool = True, safety_sto
     if not name or not name.strip():
         raise InventoryError("name is required.", field="name")
     _check_quantity(safety_stock, field="safety_stock", allow_zero=True)
-    defaults = {"name": name, "track_inventory": track_inventory, "safety_stock": safety_stock}
+    values = {"name": name, "track_inventory": track_inventory, "safety_stock": safety_stock}
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                sku, created = Sku.objects.select_for_update().get_or_create(code=code, defaults=defaults)
-        except IntegrityError:
-            sku, created = Sku.objects.select_for_update().get(code=code), False
-        feed_changed = created
-        if not created:
-            feed_changed = (sku.track_inventory, sku.safety_stock) != (track_inventory, safety_stock)
-            if feed_changed or sku.name != name:
-                Sku.objects.filter(pk=sku.pk).update(**defaults)
-                sku.refresh_from_db()
+        # NO KEY UPDATE: reservers' foreign-key checks take key-share locks on the SKU, which this must not block.
+        sku = Sku.objects.select_for_update(no_key=True).filter(code=code).first()
+        if sku is None:
+            try:
+                with transaction.atomic():
+                    return Sku.objects.create(code=code, **values), True
+            except IntegrityError:
+                sku = Sku.objects.select_for_update(no_key=True).get(code=code)
+        feed_changed = (sku.track_inventory, sku.safety_stock) != (track_inventory, safety_stock)
+        if feed_changed or sku.name != name:
+            Sku.objects.filter(pk=sku.pk).update(**values)
+            sku.refresh_from_db()
         if feed_changed:
-            stock_feed_mark(sku_ids=[sku.pk])
-    return sku, created
+            levels_touch(sku.stock_levels.all())
+    return sku, False
 
 
 def warehouse_upsert(*, code: str, name: str, priority: int = 100, country: str = "",
@@ -308,11 +278,18 @@ def warehouse_upsert(*, code: str, name: str, priority: int = 100, country: str 
         raise InventoryError("code is required.", field="code")
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise InventoryError(f"priority must be a whole number, got {priority!r}.", field="priority")
+    values = {"name": name, "priority": priority, "country": country.upper(), "active": active}
     with transaction.atomic():
-        previous = Warehouse.objects.select_for_update().filter(code=code).first()
-        warehouse, _created = Warehouse.objects.update_or_create(
-            code=code, defaults={"name": name, "priority": priority, "country": country.upper(), "active": active}
-        )
-        if previous is not None and previous.active != active:
-            stock_feed_mark(sku_ids=warehouse.stock_levels.values_list("sku_id", flat=True))
+        warehouse = Warehouse.objects.select_for_update(no_key=True).filter(code=code).first()
+        if warehouse is None:
+            try:
+                with transaction.atomic():
+                    return Warehouse.objects.create(code=code, **values)
+            except IntegrityError:
+                warehouse = Warehouse.objects.select_for_update(no_key=True).get(code=code)
+        was_active = warehouse.active
+        Warehouse.objects.filter(pk=warehouse.pk).update(**values)
+        warehouse.refresh_from_db()
+        if was_active != active:
+            levels_touch(warehouse.stock_levels.all())
     return warehouse

@@ -8,8 +8,8 @@ from inventory.services import stock_feed_publish
 
 
 @shared_task(ignore_result=True)
-def publish_stock_changes() -> int:
-    published, left_behind = stock_feed_publish()
+def publish_stock_changes(limit: int = 500) -> int:
+    published, left_behind = stock_feed_publish(limit=limit)
     if left_behind:
         # Rows still being written (or beyond the batch): come back shortly instead of waiting for the beat.
         nudge_publisher(countdown=settings.INVENTORY_STOCK_FEED_RETRY_SECONDS)

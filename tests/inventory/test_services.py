@@ -77,12 +77,39 @@ def test_failed_reserve_inside_callers_transaction_leaves_the_caller_usable(ware
     assert level(sku, warehouse) == (1, 1)
 
 
+def test_single_level_reserve_returns_saved_rows_and_joins_the_callers_transaction(warehouse, sku):
+    stock(sku, warehouse, 5)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        stock_reserve(order_id=9, lines=[LineRequest(1, sku.code, 2)], actor="test")
+        raise RuntimeError("the caller rolls back")
+    assert level(sku, warehouse) == (5, 0)
+    assert not Reservation.objects.exists() and not StockMovement.objects.filter(kind="reserve").exists()
+
+    reservations = stock_reserve(
+        order_id=9, lines=[LineRequest(1, sku.code, 2), LineRequest(2, sku.code, 1)], expires_at=None, actor="test"
+    )
+
+    saved = Reservation.objects.values_list("pk", "order_line_id", "quantity", "stock_level__warehouse__code")
+    assert sorted((r.pk, r.order_line_id, r.quantity, r.stock_level.warehouse.code) for r in reservations) == sorted(
+        saved
+    )
+    assert level(sku, warehouse) == (5, 3)
+    movements = StockMovement.objects.filter(kind="reserve").order_by("reference")
+    assert [(m.reference, m.quantity, m.actor) for m in movements] == [("order:9 line:1", 2, "test"),
+                                                                      ("order:9 line:2", 1, "test")]
+    assert_no_drift()
+
+
 def test_unknown_sku_is_refused_with_codes(warehouse, sku):
     stock(sku, warehouse, 5)
     with pytest.raises(UnknownSku) as exc:
         stock_reserve(order_id=1, lines=[LineRequest(1, sku.code, 1), LineRequest(2, "NOPE", 1)], actor="t")
     assert exc.value.codes == ["NOPE"]
     assert level(sku, warehouse) == (5, 0)
+
+
+def test_an_order_without_lines_reserves_nothing():
+    assert stock_reserve(order_id=1, lines=[], actor="test") == []
 
 
 def test_untracked_skus_need_no_stock(warehouse, sku):
