@@ -19,6 +19,8 @@ from orders.money import CURRENCY_EXPONENTS, fits_currency, quantize
 from orders.services.common import publish, status_change_row
 
 MONEY_FIELDS = ("shipping_total", "tax_total", "discount_total")
+# Amounts are stored as numeric(14, 3): anything from 10^11 up would overflow the column.
+MAX_AMOUNT = Decimal(10) ** 11
 
 
 @dataclass
@@ -63,6 +65,9 @@ def order_data_clean(data: dict) -> dict:
             )
     subtotal = sum((Decimal(line["unit_price"]) * line["quantity"] for line in lines), Decimal(0))
     total = subtotal + data["shipping_total"] + data["tax_total"] - data["discount_total"]
+    if max(subtotal, total, *(data[k] for k in MONEY_FIELDS)) >= MAX_AMOUNT:
+        raise InvalidOrder(f"lines: the order amounts to more than this API accepts ({MAX_AMOUNT:,}).",
+                           extra={"field": "lines"})
     if total < 0:
         raise InvalidOrder("discount_total: the discount exceeds the order value.", extra={"field": "discount_total"})
     if data.get("total") is not None and Decimal(data["total"]) != total:

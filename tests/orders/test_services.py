@@ -126,6 +126,7 @@ def test_lifting_a_stock_hold_reserves_or_refuses(channel, skus):
         ({"shipping_total": "-1"}, "shipping_total"),
         ({"discount_total": "100"}, "discount_total"),
         ({"total": "99.99"}, "total"),
+        ({"lines": [{"sku": "SKU-A", "quantity": 1_000_000, "unit_price": "99999999999.99"}]}, "lines"),
     ],
 )
 def test_service_validates_whatever_the_caller(channel, skus, overrides, field):
