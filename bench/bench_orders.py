@@ -140,8 +140,8 @@ def _post(port: int, path: str, secret: str, body: dict) -> dict:
 
 def _raw_sql_orders_per_second(channel_id: int, rounds: int, *, all_rows: bool) -> float:
     """Raw SQL writing what POST /orders/bulk/ writes per order: order, 2 lines, 1 status change; with
-    `all_rows` also the stock side (2 reservations, 2 movements, 2 conditional stock-level updates, the
-    stock-feed mark) and the outbox (stream counter, event). Same transaction shape: one per request."""
+    `all_rows` also the stock side (2 reservations, 2 movements, 2 conditional stock-level updates) and the
+    outbox (stream counter, event). Same transaction shape: one per request."""
     import psycopg
     from django.conf import settings
 
@@ -206,12 +206,9 @@ def _raw_stock_and_outbox_rows(cur, ids, levels, now) -> None:
         [(q, q, f"order:{i}", i, now, lv.sku_id, lv.pk, lv.warehouse_id) for i, lv, q in pairs],
     )
     cur.executemany(
-        "UPDATE inventory_stocklevel SET reserved = reserved + %s WHERE id = %s AND on_hand >= reserved + %s",
-        [(q, lv.pk, q) for _i, lv, q in pairs],
-    )
-    cur.executemany(
-        "INSERT INTO inventory_stockfeedpending (sku_id, marked_at) VALUES (%s, %s) ON CONFLICT (sku_id) DO NOTHING",
-        [(lv.sku_id, now) for _i, lv, _q in pairs],
+        "UPDATE inventory_stocklevel SET reserved = reserved + %s, version = version + 1, updated_at = %s "
+        "WHERE id = %s AND on_hand - reserved >= %s",
+        [(q, now, lv.pk, q) for _i, lv, q in pairs],
     )
     cur.executemany(
         "INSERT INTO sync_streamcounter (key, last_sequence) VALUES (%s, 1) ON CONFLICT (key) DO UPDATE "
@@ -257,7 +254,7 @@ def run() -> list[dict]:
         {"name": "POST /orders/bulk/ orders per second", "value": bulk_ops, "baseline": raw_all,
          "unit": "orders/s", "ratio": bulk_ops / raw_all, "goal": 0.3,
          "notes": f"{BULK_ROUNDS}x{BULK_SIZE} orders; baseline: raw SQL executemany of every row the endpoint "
-                  "writes (orders, lines, audit, reservations, movements, stock updates, feed mark, outbox)"},
+                  "writes (orders, lines, audit, reservations, movements, stock updates, outbox)"},
         {"name": "POST /orders/bulk/ vs raw SQL of order rows only", "value": bulk_ops, "baseline": raw_orders,
          "unit": "orders/s", "ratio": bulk_ops / raw_orders, "goal": 0.3,
          "notes": "informational: baseline writes only orders, lines and audit rows (no stock, no outbox)"},

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.fsm import TRANSITION_NAMES, Status
-from orders.models import Order, OrderLine, OrderStatusChange
+from orders.models import OrderStatusChange
 from orders.money import CURRENCY_EXPONENTS, decimals_of, money_str
 from orders.services import BULK_MAX_ORDERS
 
@@ -111,38 +111,75 @@ class BulkInSerializer(serializers.Serializer):
     )
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = OrderLine
-        fields = ["id", "position", "sku", "name", "quantity", "unit_price", "line_total"]
+def _money_out(**kwargs):
+    return serializers.DecimalField(max_digits=14, decimal_places=3, read_only=True, **kwargs)
+
+
+class OrderLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = _money_out()
+    line_total = _money_out()
 
 
 MONEY_OUT = ("subtotal", "shipping_total", "tax_total", "discount_total", "total")
+TEXT_OUT = ("number", "external_id", "hold_reason", "cancel_reason", "currency", "customer_name", "customer_email",
+            "customer_phone", "language", "payment_reference", "tracking_number", "carrier")
+_DATETIME = serializers.DateTimeField()
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+class OrderSerializer(serializers.Serializer):
+    """Declared field by field for the schema; rendered by hand because it is on every hot path (ingest,
+    bulk, list) and DRF's generic field machinery costs more than the rest of a replay."""
+
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    channel = serializers.CharField(read_only=True, help_text="Channel code")
+    external_id = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    hold_reason = serializers.CharField(read_only=True)
+    cancel_reason = serializers.CharField(read_only=True)
+    currency = serializers.CharField(read_only=True)
+    subtotal = _money_out()
+    shipping_total = _money_out()
+    tax_total = _money_out()
+    discount_total = _money_out()
+    total = _money_out(help_text="In the currency's own precision (JPY 1500, EUR 10.50, KWD 1.125).")
+    customer_name = serializers.CharField(read_only=True)
+    customer_email = serializers.CharField(read_only=True)
+    customer_phone = serializers.CharField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    shipping_address = AddressSerializer(read_only=True)
+    billing_address = AddressSerializer(read_only=True)
+    placed_at = serializers.DateTimeField(read_only=True)
+    payment_reference = serializers.CharField(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+    carrier = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
 
-    class Meta:
-        model = Order
-        fields = [
-            "id", "number", "channel", "external_id", "status", "hold_reason", "cancel_reason", "currency",
-            *MONEY_OUT, "customer_name", "customer_email", "customer_phone", "language", "shipping_address",
-            "billing_address", "placed_at", "payment_reference", "tracking_number", "carrier", "created_at",
-            "updated_at", "lines",
-        ]
-        read_only_fields = fields
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        # Amounts are stored with 3 decimals; show the currency's own precision (JPY 1500, EUR 10.50).
-        for key in MONEY_OUT:
-            data[key] = money_str(getattr(instance, key), instance.currency)
-        for out, line in zip(data["lines"], instance.lines.all(), strict=True):
-            out["unit_price"] = money_str(line.unit_price, instance.currency)
-            out["line_total"] = money_str(line.line_total, instance.currency)
+    def to_representation(self, order):
+        cur = order.currency
+        data = {"id": order.pk, "channel": order.channel.code, "status": order.status}
+        data.update((key, getattr(order, key)) for key in TEXT_OUT)
+        data.update((key, money_str(getattr(order, key), cur)) for key in MONEY_OUT)
+        data.update(
+            shipping_address=order.shipping_address,
+            billing_address=order.billing_address,
+            placed_at=_DATETIME.to_representation(order.placed_at),
+            created_at=_DATETIME.to_representation(order.created_at),
+            updated_at=_DATETIME.to_representation(order.updated_at),
+            lines=[
+                {"id": line.pk, "position": line.position, "sku": line.sku, "name": line.name,
+                 "quantity": line.quantity, "unit_price": money_str(line.unit_price, cur),
+                 "line_total": money_str(line.line_total, cur)}
+                for line in order.lines.all()
+            ],
+        )
         return data
 
 

@@ -2,6 +2,7 @@
 
 import re
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -131,6 +132,7 @@ class OrderListCreateView(OrderApiView):
         serializer = OrderInSerializer(data=request.data, context={"channel": self.channel})
         serializer.is_valid(raise_exception=True)
         result = order_ingest(channel=self.channel, data=serializer.validated_data, actor=self.actor)
+        prefetch_related_objects([result.order], "lines")
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         body = OrderSerializer(result.order).data
         if key:

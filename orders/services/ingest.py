@@ -180,14 +180,13 @@ def order_ingest(*, channel, data: dict, actor: Actor) -> IngestResult:
     """Creates the order once; the same body again returns it (created=False); a different body is a 409."""
     data = order_data_clean(data)
     body_hash = order_body_hash(data)
-    found = _existing(channel, data["external_id"], body_hash)
-    if found is not None:
-        return found
+    # Insert first, look up only on a unique-constraint clash: new orders (the common case) save a round trip,
+    # and a replay racing its original is handled by the same path.
     try:
         with transaction.atomic():
             order = create_order(channel=channel, data=data, body_hash=body_hash, actor=actor)
     except IntegrityError:
-        # A concurrent request inserted the same (channel, external_id) first: answer as a replay of it.
+        # This (channel, external_id) exists, maybe inserted a moment ago by a concurrent request: a replay.
         found = _existing(channel, data["external_id"], body_hash)
         if found is None:
             raise
