@@ -9,6 +9,7 @@ admin.site.site_title = "OrderSync"
 
 api_v1 = [
     # Apps add their routers here: path("", include("orders.urls")), path("", include("inventory.urls")).
+    path("", include("inventory.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,130 @@
+"""Stock-level writes and the coalesced stock.changed feed they drive.
+
+Every change to a stock level goes through `level_update`, one UPDATE that also bumps the row's `version`.
+A row with version > published_version has changes no event has carried yet. The publisher reads the
+numbers and versions of dirty SKUs in one snapshot, publishes one event per SKU and records the versions it
+published; a burst of 1,000 changes between two runs therefore becomes one event with the final numbers.
+
+Who makes sure a dirty row gets published: the change that turned a clean row dirty nudges the publisher
+after commit (the UPDATE's RETURNING tells it); a publisher that finds a row changed again while it worked,
+or a SKU another publisher holds, nudges itself again; the beat schedule catches anything a lost nudge
+missed. No extra statement and no extra lock is added to the hot reservation path.
+"""
+
+import logging
+from collections import defaultdict
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inventory.models import Sku, StockLevel
+
+log = logging.getLogger(__name__)
+
+STOCK_CHANGED = "stock.changed"
+
+
+def level_update(level_pk: int, *, on_hand: int = 0, reserved: int = 0, require_free: int | None = None) -> bool:
+    """Applies deltas to one stock level; with `require_free` only if that many units are free (no oversell).
+
+    Returns whether the row matched. Must run inside the caller's transaction; the row stays locked until
+    it commits, which is why callers update levels in pk order.
+    """
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    condition = " AND on_hand - reserved >= %s" if require_free is not None else ""
+    params = [on_hand, reserved, timezone.now(), level_pk]
+    if require_free is not None:
+        params.append(require_free)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET on_hand = on_hand + %s, reserved = reserved + %s, version = version + 1, "
+            f"updated_at = %s WHERE id = %s{condition} RETURNING version - 1 = published_version",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0]:
+        transaction.on_commit(nudge_publisher, robust=True)
+    return True
+
+
+def levels_touch(levels) -> None:
+    """Marks levels dirty without changing numbers (safety stock or warehouse status changed)."""
+    for level_pk in levels.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True):
+        level_update(level_pk)
+
+
+def nudge_publisher(countdown: float | None = None) -> None:
+    """Best effort: the beat schedule publishes anything a lost nudge leaves behind."""
+    from inventory.tasks import publish_stock_changes
+
+    try:
+        publish_stock_changes.apply_async(countdown=countdown, retry=False)
+    except Exception:  # a broker outage must not fail the stock change that already committed
+        log.warning("could not nudge the stock feed publisher; the beat schedule will catch up", exc_info=True)
+
+
+def _mark_published(level_pk: int, version: int) -> bool:
+    """Records `version` as published; returns whether the row changed again meanwhile (still dirty)."""
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET published_version = %s WHERE id = %s AND published_version < %s RETURNING version",
+            [version, level_pk, version],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] > version
+
+
+def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
+    """Publishes one stock.changed event per dirty SKU (at most `limit`) in one transaction.
+
+    Returns (events published, whether work is left: rows changed again, SKUs held by another publisher,
+    or more than `limit` dirty SKUs). The caller re-runs soon when work is left.
+    """
+    from sync.services import event_publish
+
+    dirty = set(
+        StockLevel.objects.filter(version__gt=F("published_version"))
+        .order_by("sku_id").values_list("sku_id", flat=True).distinct()[: limit + 1]
+    )
+    if not dirty:
+        return 0, False
+    with transaction.atomic():
+        # One publisher per SKU at a time, or an older snapshot could be published after a newer one.
+        # NO KEY UPDATE does not block the key-share locks that reservers' foreign keys take.
+        skus = list(
+            Sku.objects.select_for_update(skip_locked=True, no_key=True).filter(pk__in=sorted(dirty)[:limit])
+            .order_by("pk")
+        )
+        # Read after locking, in one statement: the numbers published and the versions recorded agree.
+        levels = list(
+            StockLevel.objects.filter(sku__in=skus).order_by("pk")
+            .values_list("pk", "sku_id", "on_hand", "reserved", "version", "published_version", "warehouse__active")
+        )
+        totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for _pk, sku_id, on_hand, reserved, _v, _p, active in levels:
+            if active:
+                totals[sku_id][0] += on_hand
+                totals[sku_id][1] += reserved
+        for sku in skus:
+            on_hand, reserved = totals[sku.pk]
+            available = max(on_hand - reserved - sku.safety_stock, 0)
+            event_publish(
+                topic=STOCK_CHANGED,
+                stream=f"sku:{sku.code}",
+                payload={
+                    "sku": sku.code,
+                    "available": available if sku.track_inventory else None,
+                    "on_hand": on_hand,
+                    "reserved": reserved,
+                    "safety_stock": sku.safety_stock,
+                    "track_inventory": sku.track_inventory,
+                },
+            )
+        changed_again = [
+            _mark_published(pk, version) for pk, _s, _o, _r, version, published, _a in levels if version > published
+        ]
+    return len(skus), any(changed_again) or len(skus) < len(dirty)

@@ -1,0 +1,155 @@
+"""How stock_reserve reads candidates, plans, and (on the flash-sale path) writes in one statement.
+
+Reads use one raw query: this is the hottest code in the system and ORM query compilation was most of its
+CPU time. The one-statement write covers reservations that fit in one stock level on PostgreSQL: the
+conditional UPDATE, the reservation rows and the ledger rows go to the server together, so the hot
+stock-level row is locked only while that statement runs (and until the caller's commit). If the UPDATE
+matches no row (someone took the stock since we read it) the INSERTs read nothing from it and nothing is
+written; the caller then falls back to the general path under row locks.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from inventory.errors import InsufficientStock
+from inventory.feed import nudge_publisher
+from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
+
+
+@dataclass(frozen=True)
+class SkuRow:
+    pk: int
+    code: str
+    track_inventory: bool
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    pk: int
+    sku_id: int
+    warehouse_id: int
+    free: int
+    priority: tuple[int, str]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def read_candidates(codes: set[str]) -> tuple[dict[str, SkuRow], list[LevelRow]]:
+    """The SKUs named and their stock levels in active warehouses, in one unlocked query."""
+    placeholders = ", ".join(["%s"] * len(codes))
+    sql = f"""
+        SELECT s.id, s.code, s.track_inventory, l.id, l.warehouse_id, l.on_hand - l.reserved, w.priority, w.code
+        FROM {_table(Sku)} s
+        LEFT JOIN ({_table(StockLevel)} l JOIN {_table(Warehouse)} w ON w.id = l.warehouse_id AND w.active)
+            ON l.sku_id = s.id
+        WHERE s.code IN ({placeholders})
+    """
+    skus: dict[str, SkuRow] = {}
+    levels: list[LevelRow] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(codes))
+        for sku_id, code, tracked, level_id, warehouse_id, free, priority, warehouse_code in cursor.fetchall():
+            skus[code] = SkuRow(sku_id, code, bool(tracked))
+            if level_id is not None:
+                levels.append(LevelRow(level_id, sku_id, warehouse_id, free, (priority, warehouse_code)))
+    return skus, levels
+
+
+def lock_candidates(sku_ids: list[int]) -> list[LevelRow]:
+    """The same stock levels, locked in pk order (the global lock order), with their current numbers."""
+    rows = (
+        StockLevel.objects.filter(sku_id__in=sku_ids, warehouse__active=True)
+        .select_for_update(of=("self",)).order_by("pk")
+        .values_list("pk", "sku_id", "warehouse_id", "on_hand", "reserved", "warehouse__priority", "warehouse__code")
+    )
+    return [
+        LevelRow(pk, sku, warehouse, on_hand - reserved, (priority, code))
+        for pk, sku, warehouse, on_hand, reserved, priority, code in rows
+    ]
+
+
+def allocate(lines, skus: dict[str, SkuRow], levels: list[LevelRow]) -> list[tuple]:
+    """Splits each line over warehouses by priority; returns [(line, level, qty)] or raises InsufficientStock."""
+    by_sku: dict[int, list[LevelRow]] = defaultdict(list)
+    for level in sorted(levels, key=lambda lv: lv.priority):
+        by_sku[level.sku_id].append(level)
+    free = {level.pk: level.free for level in levels}
+    requested: dict[str, int] = defaultdict(int)
+    for line in lines:
+        requested[line.sku_code] += line.quantity
+    shortages = []
+    for code, qty in sorted(requested.items()):
+        have = sum(max(free[lv.pk], 0) for lv in by_sku[skus[code].pk])
+        if have < qty:
+            shortages.append({"sku": code, "requested": qty, "available": have})
+    if shortages:
+        raise InsufficientStock(shortages)
+    plan = []
+    for line in lines:
+        remaining = line.quantity
+        for level in by_sku[skus[line.sku_code].pk]:
+            take = min(remaining, free[level.pk])
+            if take <= 0:
+                continue
+            free[level.pk] -= take
+            remaining -= take
+            plan.append((line, level, take))
+            if remaining == 0:
+                break
+    return plan
+
+
+def reserve_in_one_statement(*, order_id: int, level: LevelRow, items: list[tuple[int, int]], expires_at,
+                             actor: str) -> list[Reservation] | None:
+    """items: [(order_line_id, quantity)] all from `level`. Returns the reservations, or None if out-raced."""
+    now = timezone.now()
+    total = sum(qty for _line, qty in items)
+    values = ", ".join(["(%s::bigint, %s::integer)"] * len(items))
+    sql = f"""
+        WITH upd AS (
+            UPDATE {_table(StockLevel)} SET reserved = reserved + %s, version = version + 1, updated_at = %s
+            WHERE id = %s AND on_hand - reserved >= %s
+            RETURNING id, sku_id, warehouse_id, version - 1 = published_version AS was_clean
+        ), items (line_id, quantity) AS (VALUES {values}),
+        res AS (
+            INSERT INTO {_table(Reservation)} (order_id, order_line_id, stock_level_id, quantity, state,
+                expires_at, release_reason, created_at, updated_at)
+            SELECT %s, items.line_id, upd.id, items.quantity, %s, %s::timestamptz, '', %s, %s
+            FROM upd CROSS JOIN items
+            RETURNING id, order_line_id, quantity
+        ), mov AS (
+            INSERT INTO {_table(StockMovement)} (stock_level_id, sku_id, warehouse_id, kind, quantity,
+                on_hand_delta, reserved_delta, reason, actor, reference, order_id, created_at)
+            SELECT upd.id, upd.sku_id, upd.warehouse_id, %s, items.quantity, 0, items.quantity, '', %s,
+                'order:' || %s::text || ' line:' || items.line_id::text, %s, %s
+            FROM upd CROSS JOIN items
+        )
+        SELECT upd.was_clean, res.id, res.order_line_id, res.quantity FROM upd CROSS JOIN res
+    """
+    params = [total, now, level.pk, total]
+    for line_id, qty in items:
+        params += [line_id, qty]
+    params += [order_id, Reservation.State.ACTIVE, expires_at, now, now]
+    params += [StockMovement.Kind.RESERVE, actor, order_id, order_id, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    if rows[0][0]:
+        transaction.on_commit(nudge_publisher, robust=True)
+    reservations = []
+    for _clean, pk, line_id, qty in rows:
+        reservation = Reservation(pk=pk, order_id=order_id, order_line_id=line_id, stock_level_id=level.pk,
+                                  quantity=qty,
+                                  state=Reservation.State.ACTIVE, expires_at=expires_at, created_at=now,
+                                  updated_at=now)
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+        reservations.append(reservation)
+    return reservations

@@ -1,0 +1,295 @@
+"""Every stock write. Lock order, always: SKU/warehouse rows (only their upserts), the order's reservations,
+then stock levels by pk.
+
+Taking locks in one global order is what makes these services deadlock-free against each other: two orders
+that want the same SKUs in opposite line order still touch the stock-level rows in ascending pk order.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+
+from inventory.errors import (
+    BelowReserved,
+    InsufficientStock,
+    InvalidQuantity,
+    InventoryError,
+    UnknownSku,
+    UnknownWarehouse,
+)
+from inventory.feed import level_update, levels_touch, stock_feed_publish
+from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
+from inventory.reserving import allocate, lock_candidates, read_candidates, reserve_in_one_statement
+
+__all__ = [
+    "BelowReserved", "InsufficientStock", "InvalidQuantity", "InventoryError", "LineRequest", "UnknownSku",
+    "UnknownWarehouse", "sku_upsert", "stock_adjust", "stock_commit", "stock_feed_publish", "stock_receive",
+    "stock_release", "stock_reservation_confirm", "stock_reserve", "warehouse_upsert",
+]
+
+Kind = StockMovement.Kind
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    line_id: int
+    sku_code: str
+    quantity: int
+
+
+class _LostRace(Exception):
+    """A conditional UPDATE matched no row: the unlocked plan was stale; retry with locks."""
+
+
+def _check_quantity(value, *, field: str, allow_zero: bool = False, allow_negative: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidQuantity(f"{field} must be a whole number, got {value!r}.", field=field)
+    if value < 0 and not allow_negative:
+        raise InvalidQuantity(f"{field} must not be negative, got {value}.", field=field)
+    if value == 0 and not allow_zero:
+        raise InvalidQuantity(f"{field} must not be zero.", field=field)
+    return value
+
+
+def _check_actor(actor: str) -> str:
+    if not actor or not isinstance(actor, str):
+        raise InventoryError("actor is required: say who changes stock (e.g. 'user:alice').", field="actor")
+    return actor[:100]
+
+
+def _write_reservations(*, order_id, plan, expires_at, actor) -> list[Reservation]:
+    """Inserts reservations and ledger rows, then bumps levels in pk order as the very last statements.
+
+    The stock-level row locks are what every reserver of a hot SKU queues on; taking them last keeps them
+    held only for the UPDATE and the commit.
+    """
+    reservations = Reservation.objects.bulk_create(
+        Reservation(order_id=order_id, order_line_id=line.line_id, stock_level_id=level.pk, quantity=qty,
+                    expires_at=expires_at)
+        for line, level, qty in plan
+    )
+    StockMovement.objects.bulk_create(
+        StockMovement(stock_level_id=level.pk, sku_id=level.sku_id, warehouse_id=level.warehouse_id, kind=Kind.RESERVE,
+                      quantity=qty, on_hand_delta=0, reserved_delta=qty, actor=actor, order_id=order_id,
+                      reference=f"order:{order_id} line:{line.line_id}")
+        for line, level, qty in plan
+    )
+    per_level: dict[int, int] = defaultdict(int)
+    for _line, level, qty in plan:
+        per_level[level.pk] += qty
+    for level_pk in sorted(per_level):
+        if not level_update(level_pk, reserved=per_level[level_pk], require_free=per_level[level_pk]):
+            raise _LostRace
+    return reservations
+
+
+def stock_reserve(
+    *, order_id: int, lines: Sequence[LineRequest], expires_at: datetime | None = None, actor: str
+) -> list[Reservation]:
+    """Reserves every line of an order or none; raises UnknownSku / InsufficientStock with nothing written.
+
+    First try: plan from an unlocked read and apply it with conditional UPDATEs (never oversells: the
+    condition is checked on the current row) — one statement when the plan needs one stock level on
+    PostgreSQL (inventory.reserving), else statement by statement in pk order. Only if an UPDATE loses a
+    race is the plan redone under row locks taken in pk order, which gives the exact answer.
+    Untracked SKUs get no reservation.
+    """
+    actor = _check_actor(actor)
+    for line in lines:
+        _check_quantity(line.quantity, field="quantity")
+    if not lines:
+        return []
+    skus, levels = read_candidates({line.sku_code for line in lines})
+    unknown = {line.sku_code for line in lines} - skus.keys()
+    if unknown:
+        raise UnknownSku(unknown)
+    tracked = [line for line in lines if skus[line.sku_code].track_inventory]
+    if not tracked:
+        return []
+    sku_ids = sorted({skus[line.sku_code].pk for line in tracked})
+    plan = allocate(tracked, skus, [level for level in levels if level.sku_id in sku_ids])
+    if connection.vendor == "postgresql" and len({level.pk for _line, level, _qty in plan}) == 1:
+        reservations = reserve_in_one_statement(
+            order_id=order_id, level=plan[0][1], items=[(line.line_id, qty) for line, _level, qty in plan],
+            expires_at=expires_at, actor=actor,
+        )
+        if reservations is not None:
+            return reservations
+    else:
+        try:
+            # A transaction of its own at top level, a savepoint inside the caller's: either way a lost
+            # race or a shortage rolls back everything this call wrote.
+            with transaction.atomic():
+                return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
+        except _LostRace:
+            pass
+    # Out-raced: plan again on locked rows. The conditional UPDATEs cannot miss now (_LostRace would be a bug).
+    with transaction.atomic():
+        plan = allocate(tracked, skus, lock_candidates(sku_ids))
+        return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
+
+
+def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
+    """Releases or commits the order's active reservations; a second call finds none and returns 0."""
+    actor = _check_actor(actor)
+    with transaction.atomic():
+        reservations = list(
+            Reservation.objects.select_for_update()
+            .filter(order_id=order_id, state=Reservation.State.ACTIVE)
+            .order_by("pk")
+        )
+        if not reservations:
+            return 0
+        per_level: dict[int, int] = defaultdict(int)
+        for reservation in reservations:
+            per_level[reservation.stock_level_id] += reservation.quantity
+        on_hand_sign = -1 if kind == Kind.COMMIT else 0
+        for level_pk in sorted(per_level):
+            level_update(level_pk, reserved=-per_level[level_pk], on_hand=on_hand_sign * per_level[level_pk])
+        levels = {lv.pk: lv for lv in StockLevel.objects.filter(pk__in=per_level).only("sku_id", "warehouse_id")}
+        state = Reservation.State.COMMITTED if kind == Kind.COMMIT else Reservation.State.RELEASED
+        Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
+            state=state, release_reason=reason[:100] if kind == Kind.RELEASE else ""
+        )
+        StockMovement.objects.bulk_create(
+            StockMovement(
+                stock_level_id=r.stock_level_id, sku_id=levels[r.stock_level_id].sku_id,
+                warehouse_id=levels[r.stock_level_id].warehouse_id, kind=kind, quantity=r.quantity,
+                on_hand_delta=on_hand_sign * r.quantity, reserved_delta=-r.quantity, reason=reason[:200],
+                actor=actor, order_id=order_id, reference=f"order:{order_id} line:{r.order_line_id}",
+            )
+            for r in reservations
+        )
+        return sum(r.quantity for r in reservations)
+
+
+def stock_release(*, order_id: int, actor: str, reason: str) -> int:
+    """Gives back all active reservations of an order (cancelled, expired, ...); returns units released."""
+    return _settle(order_id=order_id, actor=actor, reason=reason, kind=Kind.RELEASE)
+
+
+def stock_commit(*, order_id: int, actor: str) -> int:
+    """The order shipped: its reserved units leave the building (on_hand and reserved both drop)."""
+    return _settle(order_id=order_id, actor=actor, reason="shipped", kind=Kind.COMMIT)
+
+
+def stock_reservation_confirm(*, order_id: int) -> None:
+    """The order is paid: its reservations no longer expire."""
+    Reservation.objects.filter(order_id=order_id, state=Reservation.State.ACTIVE).exclude(
+        expires_at=None
+    ).update(expires_at=None)
+
+
+def _sku_and_warehouse(sku_code: str, warehouse_code: str) -> tuple[Sku, Warehouse]:
+    sku = Sku.objects.filter(code=sku_code).first()
+    if sku is None:
+        raise UnknownSku([sku_code])
+    warehouse = Warehouse.objects.filter(code=warehouse_code).first()
+    if warehouse is None:
+        raise UnknownWarehouse(warehouse_code)
+    return sku, warehouse
+
+
+def _locked_level(sku: Sku, warehouse: Warehouse) -> StockLevel:
+    StockLevel.objects.bulk_create([StockLevel(sku=sku, warehouse=warehouse)], ignore_conflicts=True)
+    return StockLevel.objects.select_for_update(of=("self",)).get(sku=sku, warehouse=warehouse)
+
+
+def _change_on_hand(*, sku: Sku, warehouse: Warehouse, kind: str, delta: int, reason: str, actor: str,
+                    field: str) -> StockLevel:
+    with transaction.atomic():
+        level = _locked_level(sku, warehouse)
+        new_on_hand = level.on_hand + delta
+        if new_on_hand < level.reserved:
+            raise BelowReserved(sku=sku.code, warehouse=warehouse.code, on_hand=new_on_hand,
+                                reserved=level.reserved, field=field)
+        if delta == 0:
+            return level
+        level_update(level.pk, on_hand=delta)
+        StockMovement.objects.create(
+            stock_level=level, sku=sku, warehouse=warehouse, kind=kind, quantity=delta, on_hand_delta=delta,
+            reserved_delta=0, reason=reason[:200], actor=actor,
+        )
+        level.refresh_from_db()
+        return level
+
+
+def stock_receive(*, sku_code: str, warehouse_code: str, quantity: int, actor: str,
+                  reason: str = "receipt") -> StockLevel:
+    """Goods arrived: on_hand grows by quantity (> 0)."""
+    actor = _check_actor(actor)
+    _check_quantity(quantity, field="quantity")
+    sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
+    return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.RECEIPT, delta=quantity, reason=reason,
+                           actor=actor, field="quantity")
+
+
+def stock_adjust(*, sku_code: str, warehouse_code: str, actor: str, reason: str, on_hand: int | None = None,
+                 delta: int | None = None) -> StockLevel:
+    """Corrects on_hand after a count (absolute `on_hand`) or a known loss/find (`delta`); exactly one of them."""
+    actor = _check_actor(actor)
+    if (on_hand is None) == (delta is None):
+        raise InvalidQuantity("Send exactly one of on_hand (absolute count) or delta (change).", field="on_hand")
+    if not reason or not reason.strip():
+        raise InventoryError("reason is required for an adjustment.", field="reason")
+    if on_hand is not None:
+        _check_quantity(on_hand, field="on_hand", allow_zero=True)
+    else:
+        _check_quantity(delta, field="delta", allow_negative=True)
+    sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
+    with transaction.atomic():
+        level = _locked_level(sku, warehouse)
+        change = on_hand - level.on_hand if on_hand is not None else delta
+        return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.ADJUSTMENT, delta=change, reason=reason,
+                               actor=actor, field="on_hand" if on_hand is not None else "delta")
+
+
+def sku_upsert(*, code: str, name: str, track_inventory: bool = True, safety_stock: int = 0) -> tuple[Sku, bool]:
+    if not code or not code.strip():
+        raise InventoryError("code is required.", field="code")
+    if not name or not name.strip():
+        raise InventoryError("name is required.", field="name")
+    _check_quantity(safety_stock, field="safety_stock", allow_zero=True)
+    values = {"name": name, "track_inventory": track_inventory, "safety_stock": safety_stock}
+    with transaction.atomic():
+        # NO KEY UPDATE: reservers' foreign-key checks take key-share locks on the SKU, which this must not block.
+        sku = Sku.objects.select_for_update(no_key=True).filter(code=code).first()
+        if sku is None:
+            try:
+                with transaction.atomic():
+                    return Sku.objects.create(code=code, **values), True
+            except IntegrityError:
+                sku = Sku.objects.select_for_update(no_key=True).get(code=code)
+        feed_changed = (sku.track_inventory, sku.safety_stock) != (track_inventory, safety_stock)
+        if feed_changed or sku.name != name:
+            Sku.objects.filter(pk=sku.pk).update(**values)
+            sku.refresh_from_db()
+        if feed_changed:
+            levels_touch(sku.stock_levels.all())
+    return sku, False
+
+
+def warehouse_upsert(*, code: str, name: str, priority: int = 100, country: str = "",
+                     active: bool = True) -> Warehouse:
+    if not code or not code.strip():
+        raise InventoryError("code is required.", field="code")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InventoryError(f"priority must be a whole number, got {priority!r}.", field="priority")
+    values = {"name": name, "priority": priority, "country": country.upper(), "active": active}
+    with transaction.atomic():
+        warehouse = Warehouse.objects.select_for_update(no_key=True).filter(code=code).first()
+        if warehouse is None:
+            try:
+                with transaction.atomic():
+                    return Warehouse.objects.create(code=code, **values)
+            except IntegrityError:
+                warehouse = Warehouse.objects.select_for_update(no_key=True).get(code=code)
+        was_active = warehouse.active
+        Warehouse.objects.filter(pk=warehouse.pk).update(**values)
+        warehouse.refresh_from_db()
+        if was_active != active:
+            levels_touch(warehouse.stock_levels.all())
+    return warehouse
