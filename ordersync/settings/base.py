@@ -164,14 +164,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Inventory: the stock feed publisher is nudged after each change; the beat entry catches anything missed.
-INVENTORY_STOCK_FEED_INTERVAL = timedelta(seconds=env.int("INVENTORY_STOCK_FEED_INTERVAL_SECONDS", default=10))
-INVENTORY_STOCK_FEED_RETRY_SECONDS = env.float("INVENTORY_STOCK_FEED_RETRY_SECONDS", default=0.5)
-CELERY_BEAT_SCHEDULE["inventory-publish-stock-changes"] = {
-    "task": "inventory.tasks.publish_stock_changes",
-    "schedule": INVENTORY_STOCK_FEED_INTERVAL,
-}
-
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The no-server broker used by `make run` when Redis is absent: messages are files shared by web and worker.
     _broker_dir = RUN_DIR / "broker"
@@ -183,3 +175,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+
+# Inventory: the stock feed publisher is nudged after each change; the beat entry catches anything missed.
+INVENTORY_STOCK_FEED_INTERVAL = timedelta(seconds=env.int("INVENTORY_STOCK_FEED_INTERVAL_SECONDS", default=10))
+INVENTORY_STOCK_FEED_RETRY_SECONDS = env.float("INVENTORY_STOCK_FEED_RETRY_SECONDS", default=0.5)
+CELERY_BEAT_SCHEDULE["inventory-publish-stock-changes"] = {
+    "task": "inventory.tasks.publish_stock_changes",
+    "schedule": INVENTORY_STOCK_FEED_INTERVAL,
+}

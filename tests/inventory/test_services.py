@@ -28,18 +28,27 @@ from tests.inventory.helpers import assert_no_drift, level
 pytestmark = pytest.mark.django_db
 
 
-def test_reserve_takes_from_the_highest_priority_warehouse_and_splits(sku):
+def test_reserve_prefers_one_warehouse_by_priority_and_splits_only_when_none_suffices(sku):
     near = WarehouseFactory(code="near", priority=1)
     far = WarehouseFactory(code="far", priority=50)
-    stock(sku, far, 10)
+    farther = WarehouseFactory(code="farther", priority=90)
+    stock(sku, far, 4)
     stock(sku, near, 3)
+    stock(sku, farther, 11)
 
-    reservations = stock_reserve(order_id=1, lines=[LineRequest(11, sku.code, 5)], actor="test")
+    first = stock_reserve(order_id=1, lines=[LineRequest(11, sku.code, 2)], actor="test")
+    whole = stock_reserve(order_id=2, lines=[LineRequest(21, sku.code, 4)], actor="test")
+    split = stock_reserve(order_id=3, lines=[LineRequest(31, sku.code, 9), LineRequest(32, sku.code, 3)], actor="t")
 
-    assert sorted((r.stock_level.warehouse.code, r.quantity) for r in reservations) == [("far", 2), ("near", 3)]
+    assert [(r.stock_level.warehouse.code, r.quantity) for r in first] == [("near", 2)]
+    assert [(r.stock_level.warehouse.code, r.quantity) for r in whole] == [("far", 4)]  # near has only 1 left
+    # 12 units: no warehouse has them all, so they are split in priority order.
+    assert sorted((r.order_line_id, r.stock_level.warehouse.code, r.quantity) for r in split) == [
+        (31, "farther", 8), (31, "near", 1), (32, "farther", 3)
+    ]
     assert level(sku, near) == (3, 3)
-    assert level(sku, far) == (10, 2)
-    assert {r.order_line_id for r in reservations} == {11}
+    assert level(sku, far) == (4, 4)
+    assert level(sku, farther) == (11, 11)
     assert order_has_active_reservation(order_id=1)
     assert_no_drift()
 
@@ -106,6 +115,15 @@ def test_unknown_sku_is_refused_with_codes(warehouse, sku):
         stock_reserve(order_id=1, lines=[LineRequest(1, sku.code, 1), LineRequest(2, "NOPE", 1)], actor="t")
     assert exc.value.codes == ["NOPE"]
     assert level(sku, warehouse) == (5, 0)
+
+
+def test_single_sku_orders_for_unknown_or_untracked_skus(warehouse):
+    SkuFactory(code="GIFT", track_inventory=False)
+    with pytest.raises(UnknownSku) as exc:
+        stock_reserve(order_id=1, lines=[LineRequest(1, "NOPE", 1)], actor="test")
+    assert exc.value.codes == ["NOPE"]
+    assert stock_reserve(order_id=1, lines=[LineRequest(1, "GIFT", 5), LineRequest(2, "GIFT", 1)], actor="t") == []
+    assert not Reservation.objects.exists()
 
 
 def test_an_order_without_lines_reserves_nothing():

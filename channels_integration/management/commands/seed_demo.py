@@ -8,6 +8,8 @@ from django.db import transaction
 
 from channels_integration.models import Channel
 from channels_integration.services import channel_create
+from inventory.models import Sku
+from inventory.services import sku_upsert, stock_receive, warehouse_upsert
 
 OPERATOR_USERNAME = "operator"
 DEMO_CHANNELS = (
@@ -15,6 +17,15 @@ DEMO_CHANNELS = (
     ("shopify-demo", "Shopify demo store", Channel.Kind.SHOPIFY),
     ("woo-demo", "WooCommerce demo store", Channel.Kind.WOOCOMMERCE),
 )
+DEMO_WAREHOUSES = (("berlin", "Berlin DC", 10, "DE"), ("rotterdam", "Rotterdam DC", 20, "NL"))
+# (code, name, safety stock, units per warehouse in DEMO_WAREHOUSES order)
+DEMO_SKUS = (
+    ("TSHIRT-BLK-M", "T-shirt black M", 2, (40, 25)),
+    ("HOODIE-GRY-L", "Hoodie grey L", 1, (12, 8)),
+    ("MUG-LOGO", "Mug with logo", 5, (100, 0)),
+    ("CAP-NAVY", "Cap navy", 0, (0, 6)),
+)
+ACTOR = "system:seed_demo"
 
 
 class Command(BaseCommand):
@@ -25,6 +36,17 @@ class Command(BaseCommand):
             for code, name, kind in DEMO_CHANNELS:
                 if not Channel.objects.filter(code=code).exists():
                     channel_create(code=code, name=name, kind=kind)
+            for code, name, priority, country in DEMO_WAREHOUSES:
+                warehouse_upsert(code=code, name=name, priority=priority, country=country)
+            for code, name, safety_stock, units in DEMO_SKUS:
+                # Stock is received only when the SKU is new, so re-running never inflates what an operator changed.
+                if Sku.objects.filter(code=code).exists():
+                    continue
+                sku_upsert(code=code, name=name, safety_stock=safety_stock)
+                for (warehouse, *_), quantity in zip(DEMO_WAREHOUSES, units, strict=True):
+                    if quantity:
+                        stock_receive(sku_code=code, warehouse_code=warehouse, quantity=quantity, actor=ACTOR,
+                                      reason="demo data")
         username, password = self._operator()
         self.stdout.write(f"ordersync: admin login: username {username!r} password {password!r}")
 

@@ -1,0 +1,49 @@
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from channels_integration.models import Channel
+from inventory.models import Sku, StockLevel, StockMovement
+from inventory.selectors import available_to_sell
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_dir(tmp_path, settings):
+    settings.RUN_DIR = tmp_path
+    return tmp_path
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_loads_channels_stock_in_two_warehouses_and_prints_a_working_login(run_dir, client):
+    printed = seed()
+    assert set(Channel.objects.values_list("code", flat=True)) >= {"webshop", "shopify-demo", "woo-demo"}
+    assert StockLevel.objects.values("warehouse").distinct().count() == 2
+    assert available_to_sell(sku_codes=["TSHIRT-BLK-M"]) == {"TSHIRT-BLK-M": 40 + 25 - 2}
+    username, password = re.search(r"username '([^']+)' password '([^']+)'", printed).groups()
+    assert client.login(username=username, password=password)
+
+
+def test_seed_demo_is_idempotent_and_keeps_the_password(run_dir):
+    first = seed()
+    counts = (Channel.objects.count(), Sku.objects.count(), StockMovement.objects.count())
+    second = seed()
+    assert (Channel.objects.count(), Sku.objects.count(), StockMovement.objects.count()) == counts
+    assert first == second
+    assert get_user_model().objects.filter(username="operator").count() == 1
+
+
+def test_a_lost_password_file_gets_a_fresh_password_that_works(run_dir, client):
+    seed()
+    (run_dir / "operator-password").unlink()
+    username, password = re.search(r"username '([^']+)' password '([^']+)'", seed()).groups()
+    assert client.login(username=username, password=password)
