@@ -8,7 +8,6 @@ admin.site.site_header = "OrderSync operations"
 admin.site.site_title = "OrderSync"
 
 api_v1 = [
-    # Apps add their routers here: path("", include("orders.urls")), path("", include("inventory.urls")).
     path("", include("orders.urls")),
     path("", include("inventory.urls")),
 ]
