@@ -141,13 +141,13 @@ class RecordingServer:
             body=body,
             received_at=time.time(),
         )
-        behaviour = self._behaviour_for(handler.path)
         with self._lock:
             self.requests.append(record)
             callbacks = list(self._callbacks)
             self._arrived.notify_all()
-        for callback in callbacks:
+        for callback in callbacks:  # may change how this very request is answered
             callback(record)
+        behaviour = self._behaviour_for(handler.path)
         if behaviour == CLOSE:
             handler.close_connection = True
             handler.connection.shutdown(socket.SHUT_RDWR)

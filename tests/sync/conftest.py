@@ -17,6 +17,8 @@ class Sweeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.errors: list[BaseException] = []
+        self.sweeps = 0
+        self._swept = threading.Condition()
 
     def _run(self):
         try:
@@ -25,12 +27,21 @@ class Sweeper:
                     deliveries_sweep()
                 except Exception as exc:  # a failing sweep must fail the test, not die silently
                     self.errors.append(exc)
+                with self._swept:
+                    self.sweeps += 1
+                    self._swept.notify_all()
         finally:
             connection.close()
 
     def start(self):
         self._thread.start()
         return self
+
+    def wait_sweeps(self, count: int, timeout: float = 10.0) -> None:
+        """Blocks until `count` more sweeps have run (a sweep is the event being waited for, not a time)."""
+        with self._swept:
+            target = self.sweeps + count
+            assert self._swept.wait_for(lambda: self.sweeps >= target, timeout), "sweeper stalled"
 
     def stop(self):
         self._stop.set()
