@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
 
-from sync.dispatch import nudge_on_commit
-from sync.models import Attempt, Delivery, OperatorAlert
+from sync.dispatch import busy_queues, nudge_on_commit
+from sync.models import Attempt, Delivery, Endpoint, OperatorAlert
 from sync.services.delivery import _locked, earlier_open_deliveries, nudge_successor
 
 REPLAYABLE = (Delivery.State.DEAD, Delivery.State.CANCELLED, Delivery.State.PENDING, Delivery.State.SUCCEEDED)
@@ -19,18 +19,21 @@ CANCELLABLE = (Delivery.State.PENDING, Delivery.State.DEAD)
 def deliveries_sweep(*, limit: int | None = None) -> int:
     """Queues due deliveries and expired leases that no queued task covers; returns how many.
 
-    Rows are locked with SKIP LOCKED so several beat instances (or a slow one overlapping itself) never queue
-    the same delivery twice; a stream's later events are skipped while an earlier one is open.
+    A delivery whose nudge expired is re-sent only when its queue is empty (see busy_queues): a backlog must
+    not be multiplied by duplicates. Rows are locked with SKIP LOCKED so several beat instances (or a slow
+    one overlapping itself) never queue the same delivery twice; a stream's later events are skipped while
+    an earlier one is open.
     """
     now = timezone.now()
     due = Q(state=Delivery.State.PENDING, next_attempt_at__lte=now, endpoint__active=True) & (
         Q(endpoint__paused_until__isnull=True) | Q(endpoint__paused_until__lte=now)
     )
     stuck = Q(state=Delivery.State.IN_FLIGHT, lease_expires_at__lte=now)
+    idle = set(Endpoint.Kind.values) - busy_queues(set(Endpoint.Kind.values))
     with transaction.atomic():
         rows = list(
             _locked(Delivery.objects.filter(due | stuck))
-            .filter(Q(nudge_expires_at__isnull=True) | Q(nudge_expires_at__lte=now))
+            .filter(Q(nudge_expires_at__isnull=True) | Q(nudge_expires_at__lte=now, endpoint__kind__in=idle))
             .exclude(Exists(earlier_open_deliveries()))
             .order_by("next_attempt_at")
             .values_list("pk", "endpoint__kind")[: limit or settings.SYNC_SWEEP_BATCH]

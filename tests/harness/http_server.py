@@ -17,6 +17,7 @@ receiver that deduplicates on the `webhook-id` header, in first-seen order, for 
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -58,6 +59,16 @@ class RecordedRequest:
         return self.headers.get("webhook-id")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        """Clients that die mid-request (killed workers, timeouts) are expected here, not errors."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 def _as_behaviour(spec):
     if isinstance(spec, int):
         return Reply(status=spec)
@@ -86,9 +97,7 @@ class RecordingServer:
 
             do_GET = do_PUT = do_POST
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
+        self.httpd = _QuietServer((host, port), Handler)
         self.host, self.port = self.httpd.server_address[:2]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

@@ -6,7 +6,10 @@ from django.db import connection
 from sync.services import deliveries_sweep
 
 # Worker processes: short leases so a killed worker's delivery is recovered within seconds.
-WORKER_ENV = {"SYNC_LEASE_MARGIN_SECONDS": "0.5", "SYNC_NUDGE_TTL_SECONDS": "2", "SYNC_BREAKER_THRESHOLD": "1000"}
+WORKER_ENV = {
+    "SYNC_LEASE_MARGIN_SECONDS": "0.5", "SYNC_NUDGE_TTL_SECONDS": "2", "SYNC_BREAKER_THRESHOLD": "1000",
+    "DATABASE_POOL": "true",
+}
 
 
 class Sweeper:
