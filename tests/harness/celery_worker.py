@@ -39,7 +39,7 @@ def all_queues() -> list[str]:
     return list(getattr(settings, "ORDERSYNC_QUEUES", DEFAULT_QUEUES))
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.05,
+def wait_until(predicate: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.05,
                message: str = "condition") -> object:
     """Polls `predicate` until it returns something truthy; fails with `message` when the deadline passes.
 
