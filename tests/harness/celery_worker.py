@@ -271,9 +271,11 @@ def use_broker(url: str):
     from ordersync.celery import app
 
     def reset_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
+        # kombu keeps process-wide pools keyed by connection; reset them all, not just the app's reference.
+        from kombu import pools
+
+        pools.reset()
+        app._pool = None
         app.amqp._producer_pool = None
 
     # broker_url would lose to the CELERY_BROKER_URL environment variable; the write URL is what producers use.
