@@ -67,7 +67,8 @@ def bench_latency(server, seconds: float = 10.0, rate: int = 100) -> list[dict]:
 
 
 def _latency_at(server, seconds: float, rate: int, suffix: str) -> list[dict]:
-    _endpoint(server, "latency")
+    path = f"latency-{rate}"
+    _endpoint(server, path)
     committed = {}
     interval = 1 / rate
     start = time.monotonic()
@@ -80,8 +81,8 @@ def _latency_at(server, seconds: float, rate: int, suffix: str) -> list[dict]:
             event = event_publish(topic="order.paid", order_id=i % 200, payload={"i": i})
         committed[str(event.pk)] = time.time()
     achieved = len(committed) / (time.monotonic() - start)
-    wait_until(lambda: len(server.requests_for("/latency")) >= len(committed), timeout=60, message="all received")
-    latencies = [(r.received_at - committed[r.webhook_id]) * 1000 for r in server.unique_by_webhook_id("/latency")]
+    wait_until(lambda: len(server.requests_for(f"/{path}")) >= len(committed), timeout=60, message="all received")
+    latencies = [(r.received_at - committed[r.webhook_id]) * 1000 for r in server.unique_by_webhook_id(f"/{path}")]
     p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
     note = f"{len(latencies)} events at {achieved:.0f}/s achieved; 200 orders round-robin"
     return [
