@@ -147,6 +147,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 
 # Outbound endpoints on private or loopback addresses are refused unless this is set (tests, make run).
 SYNC_ALLOW_PRIVATE_ENDPOINTS = env.bool("SYNC_ALLOW_PRIVATE_ENDPOINTS", default=False)
+# Mounts /demo/receiver/<endpoint>/, a local stand-in for downstream systems (dev and `make run` only).
+ORDERSYNC_DEMO_RECEIVER = env.bool("ORDERSYNC_DEMO_RECEIVER", default=False)
 SYNC_SWEEP_INTERVAL = timedelta(seconds=env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=5))
 
 # Orders API: requests per API key (DRF rate syntax, e.g. "6000/min"); expiry of unpaid orders runs every minute.

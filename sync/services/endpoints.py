@@ -82,6 +82,16 @@ def endpoint_create(
     return CreatedEndpoint(endpoint=endpoint, secret=secret)
 
 
+def endpoint_set_url(*, endpoint_id: int, url: str) -> Endpoint:
+    endpoint_url_validate(url)
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().get(pk=endpoint_id)
+        if endpoint.url != url:
+            endpoint.url = url
+            endpoint.save(update_fields=["url"])
+    return endpoint
+
+
 def endpoint_disable(*, endpoint_id: int, reason: str) -> None:
     with transaction.atomic():
         endpoint = Endpoint.objects.select_for_update().get(pk=endpoint_id)
