@@ -50,6 +50,8 @@ class RecordedRequest:
     headers: dict
     body: bytes
     received_at: float  # time.time() when the body was read
+    complete: bool = True  # False when the client died before sending the whole body
+
 
     def json(self):
         return json.loads(self.body)
@@ -154,11 +156,15 @@ class RecordingServer:
             headers={k.lower(): v for k, v in handler.headers.items()},
             body=body,
             received_at=time.time(),
+            complete=len(body) == length,
         )
         with self._lock:
             self.requests.append(record)
             callbacks = list(self._callbacks)
             self._arrived.notify_all()
+        if not record.complete:
+            handler.close_connection = True
+            return
         for callback in callbacks:  # may change how this very request is answered
             callback(record)
         behaviour = self._behaviour_for(handler.path)
@@ -188,11 +194,12 @@ class RecordingServer:
             return [r for r in self.requests if path is None or r.path == path]
 
     def unique_by_webhook_id(self, path: str | None = None) -> list[RecordedRequest]:
-        """The receiver's view: the first request per webhook-id, in arrival order (duplicates dropped)."""
+        """The receiver's view: the first complete request per webhook-id, in arrival order (duplicates and
+        bodies cut off by a dying client dropped, as a receiver verifying signatures would)."""
         seen: set[str] = set()
         unique = []
         for request in self.requests_for(path):
-            if request.webhook_id not in seen:
+            if request.complete and request.webhook_id not in seen:
                 seen.add(request.webhook_id)
                 unique.append(request)
         return unique

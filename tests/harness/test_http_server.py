@@ -41,3 +41,13 @@ def test_on_request_callback_runs_before_the_answer(http_server):
     http_server.on_request(lambda request: http_server.respond_sequence("/x", [418]))
     assert requests.post(http_server.url("/x")).status_code == 418
     assert seen == ["/x"]
+
+
+def test_body_cut_off_by_a_dying_client_is_not_a_delivery(http_server):
+    import socket
+
+    with socket.create_connection((http_server.host, http_server.port)) as sock:
+        sock.sendall(b"POST /r HTTP/1.1\r\nHost: x\r\nwebhook-id: cut\r\nContent-Length: 100\r\n\r\n{\"type\"")
+    (request,) = http_server.wait_for_requests(1)
+    assert not request.complete
+    assert http_server.unique_by_webhook_id("/r") == []
