@@ -1,12 +1,15 @@
 """Bulk ingest: up to 500 orders in one transaction, each answered as `order_ingest` would answer it alone.
 
-New orders are written a wave at a time with one statement per table (orders, lines, audit rows) and one
-batched stock reservation (`stock_reserve_many`, each order all or nothing); only the outbox events are
-per order. The order rows go in before the stock is locked, the same lock order as single ingest. A wave
-whose orders the channel refuses (unknown SKU, or short of stock with the reject policy) is rolled back to
-its savepoint and written again without them, so a refused order leaves nothing behind. If the wave hits a
-unique constraint (the same external id sent concurrently by another request), it is rolled back and its
-orders are ingested one by one, each in its own savepoint, which answers them as replays.
+New orders are written with one statement per table (orders, lines, audit rows) and one batched stock
+reservation (`stock_reserve_many`, each order all or nothing); only the outbox events are per order. All of
+it happens in one savepoint, in the lock order of single ingest: order rows (unique index entries, in
+external id order) first, stock levels (in pk order) after. Whatever goes wrong is answered by rolling the
+savepoint back and writing again, never by taking locks in another order:
+
+- orders the channel refuses (unknown SKU, or short of stock with the reject policy) get their error and
+  are left out; a later item with the same external id takes the refused one's place;
+- a unique-constraint clash means another request stored that external id meanwhile: it is looked up and
+  the items that carry it are answered against it, as replays or 409s.
 """
 
 from dataclasses import dataclass
@@ -21,7 +24,6 @@ from orders.services.common import status_change_row
 from orders.services.ingest import (
     IngestResult,
     build_order,
-    create_order,
     hold_for_shortage,
     order_body_hash,
     order_data_clean,
@@ -60,41 +62,31 @@ def order_ingest_bulk(*, channel, items: list[dict], actor: Actor) -> list[BulkI
     if len(items) > BULK_MAX_ORDERS:
         raise ApiError(f"orders: at most {BULK_MAX_ORDERS} orders per request.", code="too_many_orders")
     results = [BulkItemResult(index=index) for index in range(len(items))]
-    pending: list[_Entry] = []
+    # Per external id, its items in request order: the first one not refused creates the order.
+    queues: dict[str, list[_Entry]] = {}
     for item, data in zip(results, items, strict=True):
         try:
             data = order_data_clean(data)
         except ApiError as exc:
             item.error = exc
             continue
-        pending.append(_Entry(item, data, order_body_hash(data)))
-
-    existing = {
-        o.external_id: o
-        for o in Order.objects.select_related("channel").filter(
-            channel=channel, external_id__in={entry.external_id for entry in pending}
-        )
-    }
+        entry = _Entry(item, data, order_body_hash(data))
+        queues.setdefault(entry.external_id, []).append(entry)
+    existing = _stored(channel, queues)
     with transaction.atomic():
-        # A wave holds at most one item per external id; a later item with the same id is answered against
-        # what the earlier one created, or tries again in the next wave if the earlier one was refused.
-        while pending:
-            wave, later, seen = [], [], set()
-            for entry in pending:
-                if entry.external_id in existing:
-                    _answer_known(entry, existing[entry.external_id])
-                elif entry.external_id in seen:
-                    later.append(entry)
-                else:
-                    seen.add(entry.external_id)
-                    wave.append(entry)
-            try:
-                _create_wave(channel=channel, wave=wave, actor=actor)
-            except IntegrityError:
-                _create_one_by_one(channel=channel, wave=wave, actor=actor)
-            existing.update((e.external_id, e.item.result.order) for e in wave if e.item.result is not None)
-            pending = later
+        _create(channel=channel, queues=queues, existing=existing, actor=actor)
+    for external_id, queue in queues.items():
+        for entry in queue:
+            if entry.item.result is None and entry.item.error is None:
+                _answer_known(entry, existing[external_id])
     return results
+
+
+def _stored(channel, external_ids) -> dict[str, Order]:
+    return {
+        o.external_id: o
+        for o in Order.objects.select_related("channel").filter(channel=channel, external_id__in=list(external_ids))
+    }
 
 
 def _answer_known(entry: _Entry, order: Order) -> None:
@@ -107,19 +99,27 @@ def _answer_known(entry: _Entry, order: Order) -> None:
         entry.item.result = IngestResult(order=order, created=False)
 
 
-def _create_wave(*, channel, wave: list[_Entry], actor: Actor) -> None:
-    """Writes the wave's orders; refused ones get their error and are left out (see the module docstring)."""
-    refused: set[int] = set()
+def _create(*, channel, queues: dict[str, list[_Entry]], existing: dict[str, Order], actor: Actor) -> None:
+    """Writes the new orders, rewriting after a refusal or a clash (see the module docstring)."""
     while True:
-        todo = [entry for entry in wave if id(entry) not in refused]
+        todo = sorted((queue[0] for external_id, queue in queues.items() if queue and external_id not in existing),
+                      key=lambda entry: entry.item.index)
         try:
             with transaction.atomic():
                 created = _write(channel=channel, todo=todo, actor=actor)
         except _Refused as exc:
-            refused.update(id(entry) for entry in exc.args[0])
+            for entry in exc.args[0]:
+                queues[entry.external_id].remove(entry)
+            continue
+        except IntegrityError:
+            stored = _stored(channel, [entry.external_id for entry in todo])
+            if not stored:
+                raise
+            existing.update(stored)
             continue
         for entry, order in zip(todo, created, strict=True):
             entry.item.result = IngestResult(order=order, created=True)
+            existing[entry.external_id] = order
         return
 
 
@@ -161,20 +161,3 @@ def _write(*, channel, todo: list[_Entry], actor: Actor) -> list[Order]:
     for order, lines in built:
         publish_created(order=order, lines=lines, actor=actor)
     return [order for order, _lines in built]
-
-
-def _create_one_by_one(*, channel, wave: list[_Entry], actor: Actor) -> None:
-    """The careful path, each order in its own savepoint: a unique-constraint clash is a replay."""
-    for entry in wave:
-        entry.item.error = None
-        try:
-            with transaction.atomic():
-                order = create_order(channel=channel, data=entry.data, body_hash=entry.body_hash, actor=actor)
-        except ApiError as exc:
-            entry.item.error = exc
-            continue
-        except IntegrityError:
-            order = Order.objects.select_related("channel").get(channel=channel, external_id=entry.external_id)
-            _answer_known(entry, order)
-            continue
-        entry.item.result = IngestResult(order=order, created=True)
