@@ -3,8 +3,13 @@
 New orders are written with one statement per table (orders, lines, audit rows) and one batched stock
 reservation (`stock_reserve_many`, each order all or nothing); only the outbox events are per order. All of
 it happens in one savepoint, in the lock order of single ingest: order rows (unique index entries, in
-external id order) first, stock levels (in pk order) after. Whatever goes wrong is answered by rolling the
+external id order) first, stock levels (in pk order) last, so the hot stock rows stay locked only from the
+reservation to the commit. The audit rows and events, written before, follow a prediction of the stock
+answers from an unlocked read (`stock_preview_many`). Whatever goes wrong is answered by rolling the
 savepoint back and writing again, never by taking locks in another order:
+
+- stock moved between the prediction and the reservation: written again reserving first (exact, with the
+  locks held a little longer);
 
 - orders the channel refuses (unknown SKU, or short of stock with the reject policy) get their error and
   are left out; a later item with the same external id takes the refused one's place;
@@ -13,10 +18,12 @@ savepoint back and writing again, never by taking locks in another order:
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from inventory.selectors import stock_preview_many
 from inventory.services import InsufficientStock, LineRequest, OrderStock, UnknownSku, stock_reserve_many
 from orders.actors import Actor
 from orders.models import Order, OrderLine, OrderStatusChange
@@ -54,7 +61,11 @@ class _Entry:
 
 
 class _Refused(Exception):
-    """Some orders of the wave were refused after its rows were written: roll the wave back, retry without."""
+    """Some orders were refused after their rows were written: roll the attempt back, retry without them."""
+
+
+class _Mispredicted(Exception):
+    """Stock moved between the unlocked read and the reservation: roll back, retry reserving first."""
 
 
 def order_ingest_bulk(*, channel, items: list[dict], actor: Actor) -> list[BulkItemResult]:
@@ -101,12 +112,16 @@ def _answer_known(entry: _Entry, order: Order) -> None:
 
 def _create(*, channel, queues: dict[str, list[_Entry]], existing: dict[str, Order], actor: Actor) -> None:
     """Writes the new orders, rewriting after a refusal or a clash (see the module docstring)."""
+    stock_first = False
     while True:
         todo = sorted((queue[0] for external_id, queue in queues.items() if queue and external_id not in existing),
                       key=lambda entry: entry.item.index)
         try:
             with transaction.atomic():
-                created = _write(channel=channel, todo=todo, actor=actor)
+                created = _write(channel=channel, todo=todo, actor=actor, stock_first=stock_first)
+        except _Mispredicted:
+            stock_first = True
+            continue
         except _Refused as exc:
             for entry in exc.args[0]:
                 queues[entry.external_id].remove(entry)
@@ -123,7 +138,18 @@ def _create(*, channel, queues: dict[str, list[_Entry]], existing: dict[str, Ord
         return
 
 
-def _write(*, channel, todo: list[_Entry], actor: Actor) -> list[Order]:
+def _outcome_shape(outcomes: dict) -> dict:
+    """What the answers depend on: per order, reserved, or which error with which SKUs and numbers."""
+    return {
+        order_id: None if isinstance(outcome, list) else (outcome.code, getattr(outcome, "shortages", outcome.detail))
+        for order_id, outcome in outcomes.items()
+    }
+
+
+def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> list[Order]:
+    """Writes the orders of `todo`. Unless `stock_first`, the stock answers are predicted from an unlocked read,
+    the audit rows and events follow the prediction, and the stock-level locks are taken last, so they are held
+    only until the commit; if the real answers differ, _Mispredicted rolls the attempt back."""
     built = [build_order(channel=channel, data=entry.data, body_hash=entry.body_hash) for entry in todo]
     if not built:
         return []
@@ -135,14 +161,13 @@ def _write(*, channel, todo: list[_Entry], actor: Actor) -> list[Order]:
     OrderLine.objects.bulk_create([line for _order, lines in built for line in lines])
     ttl = channel.reservation_ttl
     expires_at = timezone.now() + ttl if ttl else None
-    outcomes = stock_reserve_many(
-        orders=[
-            OrderStock(order_id=order.pk, expires_at=expires_at,
-                       lines=[LineRequest(line_id=ln.pk, sku_code=ln.sku, quantity=ln.quantity) for ln in lines])
-            for order, lines in built
-        ],
-        actor=actor.label,
-    )
+    requests = [
+        OrderStock(order_id=order.pk, expires_at=expires_at,
+                   lines=[LineRequest(line_id=ln.pk, sku_code=ln.sku, quantity=ln.quantity) for ln in lines])
+        for order, lines in built
+    ]
+    reserve = partial(stock_reserve_many, orders=requests, actor=actor.label)
+    outcomes = reserve() if stock_first else stock_preview_many(orders=requests)
     refused, changes = [], []
     for entry, (order, _lines) in zip(todo, built, strict=True):
         changes.append(status_change_row(order=order, from_status="", transition="create", actor=actor))
@@ -160,4 +185,6 @@ def _write(*, channel, todo: list[_Entry], actor: Actor) -> list[Order]:
     OrderStatusChange.objects.bulk_create(changes)
     for order, lines in built:
         publish_created(order=order, lines=lines, actor=actor)
+    if not stock_first and _outcome_shape(reserve()) != _outcome_shape(outcomes):
+        raise _Mispredicted
     return [order for order, _lines in built]

@@ -95,7 +95,7 @@ def test_a_later_item_with_the_id_of_a_refused_one_is_tried_again(channel, skus)
 def test_bulk_writes_rows_per_table_not_per_order(channel, skus, django_assert_max_num_queries):
     bodies = [order_body(external_id=f"n-{i}") for i in range(20)]
     # event_publish (sync) costs 3 queries per order; everything else is a fixed number of statements.
-    with django_assert_max_num_queries(3 * 20 + 15):
+    with django_assert_max_num_queries(3 * 20 + 20):
         results = bulk(channel, *bodies)
     assert answers(results) == [True] * 20
     assert reserved("SKU-A") == 40 and reserved("SKU-B") == 20
@@ -128,3 +128,33 @@ def test_concurrent_bulks_and_single_ingest_sharing_ids_create_each_order_once(c
     assert all(r.error is None for batch_results in outcomes[:3] for r in batch_results)
     assert Order.objects.count() == 12 and Event.objects.count() == 12 and OrderStatusChange.objects.count() == 12
     assert reserved("SKU-A") == 24 and reserved("SKU-B") == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stock_taken_between_prediction_and_reservation_is_answered_from_the_real_stock(channel, skus, monkeypatch):
+    """Another request takes SKU-A right after the unlocked read: the bulk must hold the order it no longer
+    covers, with the real shortage, and keep no trace of the first attempt."""
+    import orders.services.bulk as bulk_module
+    from inventory.services import LineRequest, stock_reserve
+    from tests.inventory.threads import run_concurrently
+
+    real_preview = bulk_module.stock_preview_many
+
+    def preview_then_race(**kwargs):
+        prediction = real_preview(**kwargs)
+        run_concurrently([lambda: stock_reserve(order_id=999_999, lines=[LineRequest(1, "SKU-A", 90)],
+                                                actor="rival")])
+        return prediction
+
+    monkeypatch.setattr(bulk_module, "stock_preview_many", preview_then_race)
+    results = bulk(channel, order_body(external_id="m-1"), order_body(external_id="m-2", lines=SHORT))
+
+    assert answers(results) == [True, True]
+    first, held = (r.result.order for r in results)
+    held.refresh_from_db()
+    assert first.status == Status.NEW and held.status == Status.ON_HOLD
+    assert OrderStatusChange.objects.get(order=held, transition="hold").payload == {
+        "shortages": [{"sku": "SKU-A", "requested": 60, "available": 8}]}
+    assert topics(first) == ["order.created"] and topics(held) == ["order.created", "order.on_hold"]
+    assert Order.objects.count() == 2 and OrderStatusChange.objects.count() == 3 and Event.objects.count() == 3
+    assert reserved("SKU-A") == 92
