@@ -158,3 +158,35 @@ def test_stock_taken_between_prediction_and_reservation_is_answered_from_the_rea
     assert topics(first) == ["order.created"] and topics(held) == ["order.created", "order.on_hold"]
     assert Order.objects.count() == 2 and OrderStatusChange.objects.count() == 3 and Event.objects.count() == 3
     assert reserved("SKU-A") == 92
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_bulks_and_single_ingests_on_scarce_stock_never_oversell(skus):
+    """SKU-A has 100 units, every order wants 9 (split over two lines, in either order) plus one SKU-B."""
+    channel = ChannelFactory(insufficient_stock_policy="reject")
+
+    def body(external_id, n):
+        lines = [{"sku": "SKU-A", "quantity": 4, "unit_price": "1.00"},
+                 {"sku": "SKU-B", "quantity": 1, "unit_price": "1.00"},
+                 {"sku": "SKU-A", "quantity": 5, "unit_price": "1.00"}]
+        return service_data(order_body(external_id=external_id, lines=lines if n % 2 else lines[::-1]))
+
+    def batch(k):
+        items = [body(f"s-{k}-{n}", n) for n in range(5)]
+        return lambda: order_ingest_bulk(channel=channel, items=items, actor=Actor.system())
+
+    def single(k):
+        return lambda: order_ingest(channel=channel, data=body(f"one-{k}", k), actor=Actor.system())
+
+    outcomes = run_in_threads(*[batch(k) for k in range(4)], *[single(k) for k in range(6)])
+
+    refused_singles = [o for o in outcomes[4:] if isinstance(o, Exception)]
+    assert all(getattr(o, "code", None) == "insufficient_stock" for o in refused_singles)
+    bulk_codes = {r.error.code for results in outcomes[:4] for r in results if r.error}
+    assert bulk_codes <= {"insufficient_stock"}
+    stored = list(Order.objects.all())
+    assert len(stored) == 11  # 100 // 9
+    assert reserved("SKU-A") == 99 and reserved("SKU-B") == 11
+    for order in stored:
+        assert sorted(Reservation.objects.filter(order_id=order.pk).values_list("quantity", flat=True)) == [1, 4, 5]
+    assert OrderStatusChange.objects.count() == 11 and Event.objects.count() == 11
