@@ -54,8 +54,11 @@ def levels_reserve(amounts: dict[int, int]) -> bool:
     """Adds `amounts` {level pk: units} to reserved in one statement, each level only if it has them free.
 
     Returns whether every level matched. The caller must already hold the rows' locks (taken in pk order):
-    a multi-row UPDATE locks in whatever order its plan visits the rows.
+    a multi-row UPDATE locks in whatever order its plan visits the rows. Elsewhere (SQLite, the dev default)
+    one UPDATE per level.
     """
+    if connection.vendor != "postgresql":
+        return all([level_update(pk, reserved=amounts[pk], require_free=amounts[pk]) for pk in sorted(amounts)])
     table = connection.ops.quote_name(StockLevel._meta.db_table)
     values = ", ".join(["(%s::bigint, %s::integer)"] * len(amounts))
     params: list = [timezone.now()]
