@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -24,3 +25,8 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+if settings.ORDERSYNC_DEMO_RECEIVER:
+    from sync.demo_receiver import demo_receiver
+
+    urlpatterns.append(path("demo/receiver/<slug:name>/", demo_receiver, name="demo-receiver"))

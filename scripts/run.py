@@ -68,9 +68,9 @@ def main() -> None:
     manage(env, "check", "--fail-level", "ERROR")
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-    manage(env, "seed_demo")
-
     base = f"http://127.0.0.1:{env['PORT']}"
+    manage(env, "seed_demo", "--receiver-base", base)
+
     say(f"database: {env.get('DATABASE_URL') or 'sqlite file ' + str(run_dir / 'db.sqlite3')}")
     say(f"broker:   {env['CELERY_BROKER_URL']}")
     say(f"admin:    {base}/admin/   API docs: {base}/api/docs/   readiness: {base}/readyz")

@@ -21,6 +21,20 @@ class Endpoint(models.Model):
     active = models.BooleanField(default=True)
     disabled_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    connect_timeout = models.FloatField(default=3.0, help_text="Seconds to open the connection.")
+    read_timeout = models.FloatField(default=10.0, help_text="Seconds to wait for the answer.")
+    rate_limit = models.FloatField(null=True, blank=True, help_text="Requests per second; empty = unlimited.")
+    retry_schedule = models.JSONField(
+        default=list, blank=True,
+        help_text="Seconds to wait before each retry, e.g. [0, 5, 300]; empty = the default schedule.",
+    )
+    # Circuit breaker: `paused_until` in the future = open; past with failures = half-open (one probe).
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True)
+    # The next free slot under `rate_limit`, shared by every worker through this row.
+    rate_slot_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -77,7 +91,12 @@ class Delivery(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    leased_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Identifies the claim; a worker whose lease was taken over cannot overwrite the new owner's result.
+    lease_token = models.UUIDField(null=True, blank=True)
+    # A task for this delivery is queued until then; the sweeper only re-sends after it (lost broker message).
+    nudge_expires_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -91,6 +110,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
             models.Index(fields=["endpoint", "stream", "sequence"], name="delivery_stream_idx"),
+            models.Index(fields=["state", "lease_expires_at"], name="delivery_lease_idx"),
         ]
 
     def __str__(self) -> str:
@@ -109,4 +129,26 @@ class Attempt(models.Model):
         ordering = ["started_at"]
 
     def __str__(self) -> str:
-        return f"attempt {self.started_at:%Y-%m-%d %H:%M:%S} → {self.status_code or self.error[:40]}"
+        return f"{self.status_code or self.error[:40]} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OperatorAlert(models.Model):
+    """Something an operator must look at: a dead delivery, a disabled or paused endpoint."""
+
+    class Kind(models.TextChoices):
+        DELIVERY_DEAD = "delivery_dead", "Delivery dead"
+        ENDPOINT_DISABLED = "endpoint_disabled", "Endpoint disabled"
+        ENDPOINT_PAUSED = "endpoint_paused", "Endpoint paused by the circuit breaker"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="alerts")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.endpoint}"

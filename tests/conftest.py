@@ -7,6 +7,8 @@ from kombu import Connection
 
 from tests.factories import ApiKeyFactory, ChannelFactory
 
+pytest_plugins = ["tests.harness.celery_worker", "tests.harness.http_server"]
+
 
 def _broker_error() -> str | None:
     try:

@@ -147,6 +147,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 
 # Outbound endpoints on private or loopback addresses are refused unless this is set (tests, make run).
 SYNC_ALLOW_PRIVATE_ENDPOINTS = env.bool("SYNC_ALLOW_PRIVATE_ENDPOINTS", default=False)
+# Mounts /demo/receiver/<endpoint>/, a local stand-in for downstream systems (dev and `make run` only).
+ORDERSYNC_DEMO_RECEIVER = env.bool("ORDERSYNC_DEMO_RECEIVER", default=False)
 SYNC_SWEEP_INTERVAL = timedelta(seconds=env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=5))
 
 # Orders API: requests per API key (DRF rate syntax, e.g. "6000/min"); expiry of unpaid orders runs every minute.
@@ -183,3 +185,28 @@ CELERY_BEAT_SCHEDULE["inventory-publish-stock-changes"] = {
     "task": "inventory.tasks.publish_stock_changes",
     "schedule": INVENTORY_STOCK_FEED_INTERVAL,
 }
+
+# --- sync engine (outbound deliveries) -------------------------------------------------------------------------
+# One queue per endpoint kind so a slow carrier never delays a payment capture; `default` for everything else.
+ORDERSYNC_QUEUES = ["default", "payment", "stock", "logistics", "notification", "channel"]
+CELERY_TASK_ROUTES = ["sync.routing.route_task"]
+CELERY_BEAT_SCHEDULE["sync-sweep"] = {"task": "sync.tasks.deliveries_sweep", "schedule": SYNC_SWEEP_INTERVAL}
+CELERY_BEAT_SCHEDULE["sync-prune-attempts"] = {"task": "sync.tasks.attempts_prune", "schedule": timedelta(hours=1)}
+# Reference schedule (seconds before attempt n+1): immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+SYNC_RETRY_SCHEDULE = env.list(
+    "SYNC_RETRY_SCHEDULE", cast=int, default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+)
+SYNC_RETRY_JITTER = env.float("SYNC_RETRY_JITTER", default=0.2)
+SYNC_MIN_BACKOFF_THROTTLED = env.int("SYNC_MIN_BACKOFF_THROTTLED_SECONDS", default=60)  # after a timeout or 429
+# A lease covers connect + read timeout plus this margin; a worker killed mid-request leaves it to expire.
+SYNC_LEASE_MARGIN = env.float("SYNC_LEASE_MARGIN_SECONDS", default=30.0)
+# A queued nudge that no worker picked up within this long is sent again by the sweeper (lost broker message).
+SYNC_NUDGE_TTL = env.int("SYNC_NUDGE_TTL_SECONDS", default=60)
+# Short retries are nudged with a countdown (well under the broker's visibility timeout); longer ones are swept.
+SYNC_MAX_COUNTDOWN = env.int("SYNC_MAX_COUNTDOWN_SECONDS", default=30)
+SYNC_SWEEP_BATCH = env.int("SYNC_SWEEP_BATCH", default=500)
+SYNC_BREAKER_THRESHOLD = env.int("SYNC_BREAKER_THRESHOLD", default=5)
+SYNC_BREAKER_PAUSE = env.int("SYNC_BREAKER_PAUSE_SECONDS", default=60)
+SYNC_BREAKER_MAX_PAUSE = env.int("SYNC_BREAKER_MAX_PAUSE_SECONDS", default=3600)
+SYNC_RESPONSE_BODY_LIMIT = env.int("SYNC_RESPONSE_BODY_LIMIT", default=4096)
+SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=14)

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from channels_integration.models import Channel
 from inventory.models import Sku, StockLevel, StockMovement
 from inventory.selectors import available_to_sell
+from sync.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +19,9 @@ def run_dir(tmp_path, settings):
     return tmp_path
 
 
-def seed() -> str:
+def seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
 
 
@@ -47,3 +48,14 @@ def test_a_lost_password_file_gets_a_fresh_password_that_works(run_dir, client):
     (run_dir / "operator-password").unlink()
     username, password = re.search(r"username '([^']+)' password '([^']+)'", seed()).groups()
     assert client.login(username=username, password=password)
+
+
+def test_demo_endpoints_point_at_the_running_server_and_follow_it_to_a_new_port(run_dir):
+    seed("--receiver-base", "http://127.0.0.1:8000")
+    urls = dict(Endpoint.objects.values_list("name", "url"))
+    assert urls["demo-payment"] == "http://127.0.0.1:8000/demo/receiver/demo-payment/"
+    assert set(Endpoint.objects.values_list("kind", flat=True)) == {"payment", "stock", "logistics", "notification"}
+    secrets_before = dict(Endpoint.objects.values_list("name", "secret"))
+    seed("--receiver-base", "http://127.0.0.1:9000/")
+    assert Endpoint.objects.get(name="demo-payment").url == "http://127.0.0.1:9000/demo/receiver/demo-payment/"
+    assert dict(Endpoint.objects.values_list("name", "secret")) == secrets_before

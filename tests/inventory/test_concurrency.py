@@ -7,7 +7,7 @@ from inventory.models import Reservation, StockMovement
 from inventory.services import InsufficientStock, LineRequest, stock_reserve
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 from tests.inventory.helpers import assert_no_drift, level
-from tests.inventory.threads import run_concurrently
+from tests.threads import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

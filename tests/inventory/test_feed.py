@@ -23,7 +23,7 @@ from inventory.services import (
 from inventory.tasks import publish_stock_changes
 from sync.models import Event
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
-from tests.inventory.threads import run_concurrently
+from tests.threads import run_concurrently
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ from inventory.services import (
     stock_reserve,
 )
 from tests.inventory.factories import SkuFactory, WarehouseFactory
-from tests.inventory.threads import run_concurrently
+from tests.threads import run_concurrently
 
 SKUS = ["R0", "R1", "R2", "R3"]
 WAREHOUSES = ["wa", "wb", "wc"]

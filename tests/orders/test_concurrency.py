@@ -12,30 +12,14 @@ from orders.services import order_ingest, order_transition
 from ordersync.api import ApiError
 from sync.models import Event
 from tests.orders.factories import make_order, order_body, payload_for, service_data
+from tests.threads import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_in_threads(*calls):
-    """Starts every call at the same instant (barrier); returns each call's result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # the outcome under test, collected for assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+    """Each call's result or the exception it raised, all started at the same instant on their own connections."""
+    return [outcome for _status, outcome in run_concurrently(list(calls), timeout=30)]
 
 
 def transition_call(order, name):

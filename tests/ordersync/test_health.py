@@ -19,9 +19,10 @@ def test_readyz_is_ready_when_database_and_broker_answer(client):
 
 @pytest.mark.django_db
 def test_readyz_names_the_broker_when_it_is_unreachable(client, monkeypatch):
-    # Celery prefers the environment variable over its configured value, so both must point nowhere.
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    # Celery prefers the environment variable over its configured value, so both must point nowhere. The
+    # configured value is patched first so that undoing it restores the real URL, not the environment's.
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()

@@ -1,6 +1,8 @@
-"""`make run` from nothing: the script that target runs brings up web, worker and beat and Ctrl-C ends all."""
+"""`make run` from nothing: the script that target runs brings up web, worker and beat; a task the web process
+submits is executed by the separate worker; Ctrl-C ends all of it."""
 
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -55,6 +57,7 @@ class RunningSystem:
         self.base = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
         env.update(ORDERSYNC_RUN_DIR=str(run_dir), PORT=str(port), CELERY_BROKER_URL=broker_url)
+        self.env = env
         self.output: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, str(RUN_SCRIPT)], env=env, cwd=ROOT, start_new_session=True,
@@ -75,6 +78,14 @@ class RunningSystem:
         except requests.RequestException:  # not listening yet, or still booting its workers
             return False
 
+    def manage(self, *args: str) -> str:
+        """Runs a management command against this system's database, as an operator in another shell would."""
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args], env=self.env, cwd=ROOT,
+            capture_output=True, text=True, timeout=60, check=True,
+        )
+        return result.stdout
+
     def interrupt(self):
         os.killpg(self.process.pid, signal.SIGINT)
         self.process.wait(timeout=60)
@@ -86,6 +97,17 @@ def system(tmp_path, request):
     yield running
     if running.process.poll() is None:
         os.killpg(running.process.pid, signal.SIGKILL)
+
+
+DEMO_ORDER = {
+    "external_id": "make-run-1",
+    "currency": "EUR",
+    "customer_name": "Grace Hopper",
+    "customer_email": "grace@example.com",
+    "shipping_address": {"name": "Grace Hopper", "line1": "1 Harbour St", "city": "Rotterdam",
+                         "postal_code": "3011", "country": "NL"},
+    "lines": [{"sku": "TSHIRT-BLK-M", "name": "T-shirt black M", "quantity": 2, "unit_price": "19.90"}],
+}
 
 
 def admin_login(base: str, username: str, password: str) -> requests.Session:
@@ -104,7 +126,7 @@ def admin_login(base: str, username: str, password: str) -> requests.Session:
 @pytest.mark.parametrize(
     "system", [settings.CELERY_BROKER_URL, "filesystem://"], indirect=True, ids=["redis", "no-server"]
 )
-def test_make_run_serves_admin_with_printed_credentials_and_ctrl_c_stops_everything(system):
+def test_make_run_serves_admin_delivers_through_the_worker_and_ctrl_c_stops_everything(system):
     wait_for(system.ready, 120, f"/readyz to answer 200; output so far:\n{system.log()}")
     assert "worker" in system.log() and "beat" in system.log()
     credentials = re.search(r"admin login: username '([^']+)' password '([^']+)'", system.log())
@@ -116,6 +138,20 @@ def test_make_run_serves_admin_with_printed_credentials_and_ctrl_c_stops_everyth
     assert dashboard.status_code == 200
     assert "OrderSync operations" in dashboard.text
     assert "Log out" in dashboard.text
+
+    # The web process only writes the order and its outbox rows; the signed POST to each demo endpoint can only
+    # come from the separate worker process, and the receiver (in the web process) logs it after verifying it.
+    key = json.loads(system.manage("create_api_key", "webshop", "--scopes", "orders:write,orders:read"))["key"]
+    order = requests.post(
+        f"{system.base}/api/v1/orders/", json=DEMO_ORDER, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    assert order.status_code == 201, order.text
+    for endpoint in ("demo-payment", "demo-warehouse", "demo-carrier", "demo-notify"):
+        wait_for(
+            lambda endpoint=endpoint: f"demo receiver {endpoint} accepted order.created" in system.log(), 60,
+            f"the worker to deliver order.created to {endpoint}; output so far:\n{system.log()}",
+        )
+    assert re.search(r"worker\.1 .*sync\.tasks\.", system.log()), "the delivery task ran in the worker process"
 
     system.interrupt()
     wait_for(

@@ -10,6 +10,8 @@ from channels_integration.models import Channel
 from channels_integration.services import channel_create
 from inventory.models import Sku
 from inventory.services import sku_upsert, stock_receive, warehouse_upsert
+from sync.models import Endpoint
+from sync.services.endpoints import endpoint_create, endpoint_set_url
 
 OPERATOR_USERNAME = "operator"
 DEMO_CHANNELS = (
@@ -26,12 +28,25 @@ DEMO_SKUS = (
     ("CAP-NAVY", "Cap navy", 0, (0, 6)),
 )
 ACTOR = "system:seed_demo"
+# Stand-ins for the downstream systems; they post to the local demo receiver (settings.ORDERSYNC_DEMO_RECEIVER).
+DEMO_ENDPOINTS = (
+    ("demo-payment", Endpoint.Kind.PAYMENT, ["order.*"]),
+    ("demo-warehouse", Endpoint.Kind.STOCK, ["order.*", "stock.changed"]),
+    ("demo-carrier", Endpoint.Kind.LOGISTICS, ["order.*"]),
+    ("demo-notify", Endpoint.Kind.NOTIFICATION, ["order.*"]),
+)
 
 
 class Command(BaseCommand):
     help = "Load demo data for `make run` (idempotent) and print the operator's admin credentials."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--receiver-base", default="",
+            help="base URL of the running web server, e.g. http://127.0.0.1:8000; demo endpoints post there",
+        )
+
+    def handle(self, *args, receiver_base, **options):
         with transaction.atomic():
             for code, name, kind in DEMO_CHANNELS:
                 if not Channel.objects.filter(code=code).exists():
@@ -47,8 +62,20 @@ class Command(BaseCommand):
                     if quantity:
                         stock_receive(sku_code=code, warehouse_code=warehouse, quantity=quantity, actor=ACTOR,
                                       reason="demo data")
+            if receiver_base:
+                self._endpoints(receiver_base.rstrip("/"))
         username, password = self._operator()
         self.stdout.write(f"ordersync: admin login: username {username!r} password {password!r}")
+
+    def _endpoints(self, base: str) -> None:
+        """Creates the demo endpoints once; a later run on another port only moves their URL."""
+        for name, kind, topics in DEMO_ENDPOINTS:
+            url = f"{base}/demo/receiver/{name}/"
+            endpoint = Endpoint.objects.filter(name=name).first()
+            if endpoint is None:
+                endpoint_create(name=name, kind=kind, url=url, topics=topics)
+            else:
+                endpoint_set_url(endpoint_id=endpoint.pk, url=url)
 
     def _operator(self) -> tuple[str, str]:
         """The password is kept in .run/ so every `make run` can print it; a missing file means a fresh one."""

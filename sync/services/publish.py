@@ -1,6 +1,10 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from sync.dispatch import nudge_on_commit
 from sync.models import Delivery, Endpoint, Event, StreamCounter
 
 
@@ -21,7 +25,8 @@ def event_publish(*, topic: str, payload: dict, order_id: int | None = None, str
     """Record an event and its deliveries inside the caller's transaction (the transactional outbox).
 
     Called outside a transaction it refuses: an event written apart from the change it describes could be
-    delivered for a change that later rolled back.
+    delivered for a change that later rolled back. Workers are nudged only once the caller commits; a rolled
+    back transaction takes the event, its deliveries and the nudges with it.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("event_publish must run inside the transaction that makes the change it describes")
@@ -31,10 +36,14 @@ def event_publish(*, topic: str, payload: dict, order_id: int | None = None, str
     )
     now = timezone.now()
     endpoints = [e for e in Endpoint.objects.filter(active=True) if e.subscribes_to(topic)]
-    Delivery.objects.bulk_create(
-        Delivery(event=event, endpoint=endpoint, stream=stream, sequence=event.sequence, next_attempt_at=now)
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            event=event, endpoint=endpoint, stream=stream, sequence=event.sequence, next_attempt_at=now,
+            nudge_expires_at=now + timedelta(seconds=settings.SYNC_NUDGE_TTL),
+        )
         for endpoint in endpoints
     )
+    kinds = {e.pk: e.kind for e in endpoints}
+    for delivery in deliveries:
+        nudge_on_commit(delivery.pk, kinds[delivery.endpoint_id])
     return event
-
-

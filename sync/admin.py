@@ -1,0 +1,137 @@
+"""Operator console: endpoint health, deliveries with their attempts, alerts. Every change goes through services."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from sync import selectors, services
+from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
+from sync.services.endpoints import breaker_state
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(ReadOnlyAdmin):
+    list_display = ("name", "kind", "active", "breaker", "success_rate", "p95", "backlog", "oldest_pending_at",
+                    "dead")
+    list_filter = ("kind", "active")
+    search_fields = ("name", "url")
+    exclude = ("secret",)
+    actions = ("enable", "disable", "replay_dead")
+
+    def get_queryset(self, request):
+        return selectors.endpoints_with_health()
+
+    @admin.display(description="breaker")
+    def breaker(self, obj):
+        return breaker_state(obj)
+
+    @admin.display(description="success (24 h)")
+    def success_rate(self, obj):
+        rate = selectors.success_rate(obj)
+        return "—" if rate is None else f"{rate:.1%}"
+
+    @admin.display(description="p95 ms (24 h)")
+    def p95(self, obj):
+        return "—" if obj.p95_ms is None else f"{obj.p95_ms:.0f}"
+
+    @admin.display(ordering="backlog")
+    def backlog(self, obj):
+        return obj.backlog
+
+    @admin.display(ordering="dead")
+    def dead(self, obj):
+        return obj.dead
+
+    @admin.display(description="oldest pending")
+    def oldest_pending_at(self, obj):
+        if obj.oldest_pending_at is None:
+            return "—"
+        return f"{(timezone.now() - obj.oldest_pending_at).total_seconds():.0f} s ago"
+
+    @admin.action(description="Enable (and close the circuit breaker)", permissions=["view"])
+    def enable(self, request, queryset):
+        for endpoint in queryset:
+            services.endpoint_enable(endpoint_id=endpoint.pk)
+        self.message_user(request, f"Enabled {len(queryset)} endpoint(s).", messages.SUCCESS)
+
+    @admin.action(description="Disable", permissions=["view"])
+    def disable(self, request, queryset):
+        for endpoint in queryset:
+            services.endpoint_disable(endpoint_id=endpoint.pk, reason=f"disabled by {request.user} in admin")
+        self.message_user(request, f"Disabled {len(queryset)} endpoint(s).", messages.SUCCESS)
+
+    @admin.action(description="Replay dead deliveries", permissions=["view"])
+    def replay_dead(self, request, queryset):
+        ids = Delivery.objects.filter(endpoint__in=queryset, state=Delivery.State.DEAD).values_list("pk", flat=True)
+        count = services.deliveries_replay(delivery_ids=list(ids))
+        self.message_user(request, f"Re-queued {count} dead deliveries.", messages.SUCCESS)
+
+
+class AttemptInline(admin.TabularInline):
+    model = Attempt
+    extra = 0
+    fields = ("started_at", "duration_ms", "status_code", "error", "response_body")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "topic", "endpoint", "stream", "sequence", "state", "attempts", "next_attempt_at",
+                    "last_status_code", "delivered_at", "end_to_end_latency_ms")
+    list_filter = ("state", "endpoint__kind", "endpoint", "event__topic")
+    search_fields = ("stream", "event__topic")
+    list_select_related = ("event", "endpoint")
+    date_hierarchy = "created_at"
+    inlines = [AttemptInline]
+    actions = ("replay", "cancel")
+
+    @admin.display(ordering="event__topic")
+    def topic(self, obj):
+        return obj.event.topic
+
+    @admin.action(description="Replay (re-queue with a fresh schedule)", permissions=["view"])
+    def replay(self, request, queryset):
+        count = services.deliveries_replay(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Re-queued {count} deliveries.", messages.SUCCESS)
+
+    @admin.action(description="Cancel (skip; later events of the order may go)", permissions=["view"])
+    def cancel(self, request, queryset):
+        count = services.deliveries_cancel(
+            delivery_ids=list(queryset.values_list("pk", flat=True)), reason=f"cancelled by {request.user}"
+        )
+        self.message_user(request, f"Cancelled {count} deliveries.", messages.SUCCESS)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "topic", "order_id", "stream", "sequence", "created_at")
+    list_filter = ("topic",)
+    search_fields = ("stream",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(OperatorAlert)
+class OperatorAlertAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "endpoint", "delivery", "message", "resolved_at")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    list_select_related = ("endpoint", "delivery")
+    actions = ("resolve",)
+
+    @admin.action(description="Mark resolved", permissions=["view"])
+    def resolve(self, request, queryset):
+        count = services.alerts_resolve(alert_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Resolved {count} alert(s).", messages.SUCCESS)

@@ -1,0 +1,127 @@
+"""Fault injection: SIGKILLed workers and a restarted broker lose nothing and duplicate nothing in effect."""
+
+import random
+import threading
+import time
+from collections import defaultdict
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Count
+
+from sync.models import Delivery, Event
+from sync.services import event_publish
+from tests.harness.celery_worker import use_broker, wait_until
+from tests.sync.conftest import WORKER_ENV, Sweeper
+from tests.sync.factories import make_endpoint, publish
+
+pytestmark = [pytest.mark.needs_broker, pytest.mark.django_db(transaction=True)]
+
+FAST_LEASE = {"connect_timeout": 0.5, "read_timeout": 1.0}  # + 0.5 s margin: a lost lease expires in 2 s
+
+
+def assert_exactly_once_in_order(server, path, events):
+    """The receiver's view after deduplicating on webhook-id: each event once, each order's events ascending."""
+    unique = server.unique_by_webhook_id(path)
+    assert sorted(r.webhook_id for r in unique) == sorted(str(e.pk) for e in events)
+    per_order = defaultdict(list)
+    for request in unique:
+        data = request.json()["data"]
+        per_order[data["order_id"]].append(data["sequence"])
+    for order_id, sequences in per_order.items():
+        assert sequences == sorted(sequences), f"order {order_id} arrived out of order: {sequences}"
+
+
+def test_worker_killed_mid_delivery_is_completed_by_the_beat_sweeper(http_server, celery_workers):
+    make_endpoint(url=http_server.url("/pay"), **FAST_LEASE)
+    worker = celery_workers.start(env=WORKER_ENV)
+    celery_workers.start_beat(env={**WORKER_ENV, "SYNC_SWEEP_INTERVAL_SECONDS": "1"})
+    killed = threading.Event()
+
+    def kill_on_first_request(request):
+        if not killed.is_set():
+            killed.set()
+            worker.kill()  # the worker is blocked in this very HTTP request
+
+    http_server.on_request(kill_on_first_request)
+    event = publish()
+    wait_until(killed.is_set, message="the kill")
+    delivery = Delivery.objects.get()
+    assert delivery.state == "in_flight" and delivery.lease_expires_at is not None
+    worker.start()
+
+    wait_until(lambda: Delivery.objects.filter(state="succeeded").exists(), timeout=30, message="recovery")
+    delivery.refresh_from_db()
+    lost, ok = delivery.attempt_log.all()
+    assert "worker lost" in lost.error and ok.status_code == 200
+    assert [r.webhook_id for r in http_server.requests] == [str(event.pk)] * 2
+
+
+@pytest.mark.slow
+def test_500_events_with_random_sigkills_arrive_exactly_once_in_order(http_server, celery_workers, sweeper):
+    rng = random.Random(5)
+    make_endpoint(url=http_server.url("/pay"), kind="payment", **FAST_LEASE)
+    make_endpoint(url=http_server.url("/stock"), kind="stock", **FAST_LEASE)
+    worker = celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
+    kill_at = set(rng.sample(range(50, 950), 8))  # request numbers at which the worker dies mid-request
+    seen = {"n": 0}
+    lock = threading.Lock()
+
+    def maybe_kill(request):
+        with lock:
+            seen["n"] += 1
+            hit = seen["n"] in kill_at
+        if hit:
+            worker.kill()
+
+    http_server.on_request(maybe_kill)
+    topics = ["order.created", "order.paid", "order.fulfilling", "order.shipped", "order.delivered"]
+    events = []
+    for batch in range(10):  # 100 orders x 5 events, published while the worker runs
+        with transaction.atomic():
+            for order_id in range(batch * 10, batch * 10 + 10):
+                for topic in topics:
+                    events.append(event_publish(topic=topic, order_id=order_id, payload={"batch": batch}))
+
+    def all_done():
+        if not worker.running:
+            worker.start()
+        return Delivery.objects.filter(state="succeeded").count() == 1000
+
+    started = time.monotonic()
+    try:
+        # ~45 s on an idle 2-core machine; the deadline only matters when other suites load it heavily.
+        wait_until(all_done, timeout=150, interval=0.2, message="1000 deliveries through the kills")
+    except AssertionError as exc:
+        states = dict(Delivery.objects.values_list("state").annotate(n=Count("pk")))
+        detail = f"states {states}, {worker.kills} kills, {len(http_server.requests)} requests"
+        raise AssertionError(f"{exc}; {detail}") from exc
+    print(f"1000 deliveries with {worker.kills} kills in {time.monotonic() - started:.1f}s")
+    assert worker.kills >= len(kill_at) - 1, "the kills happened mid-delivery"
+    assert len(http_server.requests) > 1000, "some deliveries were cut off and re-sent"
+    for path in ("/pay", "/stock"):
+        assert_exactly_once_in_order(http_server, path, events)
+
+
+def test_broker_restart_during_a_run_loses_nothing(http_server, celery_workers, private_redis, sync_settings):
+    make_endpoint(url=http_server.url("/pay"), **FAST_LEASE)
+    worker = celery_workers.start(env=WORKER_ENV, broker_url=private_redis.url)
+    events = []
+    with use_broker(private_redis.url):
+        sweeper = Sweeper(interval=0.25).start()
+        try:
+            for batch in range(20):
+                if batch == 10:  # everything queued in Redis is gone with it (no persistence)
+                    private_redis.restart()
+                with transaction.atomic():
+                    events += [event_publish(topic="order.paid", order_id=order_id, payload={"batch": batch})
+                               for order_id in range(10)]
+            wait_until(lambda: Delivery.objects.filter(state="succeeded").count() == 200, timeout=60,
+                       message="every delivery after the broker restart")
+        finally:
+            sweeper.stop()
+    assert worker.running
+    assert worker.log().count("Connected to redis://") >= 2, "the worker lost the broker and reconnected"
+    assert Event.objects.count() == 200
+    assert_exactly_once_in_order(http_server, "/pay", events)
+    connection.close()
