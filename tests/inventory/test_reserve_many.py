@@ -17,7 +17,7 @@ from inventory.services import (
 )
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 from tests.inventory.helpers import assert_no_drift, level
-from tests.inventory.threads import run_concurrently
+from tests.threads import run_concurrently
 
 
 def _order(order_id: int, *lines: tuple[str, int]) -> OrderStock:

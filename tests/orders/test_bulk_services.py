@@ -136,7 +136,7 @@ def test_stock_taken_between_prediction_and_reservation_is_answered_from_the_rea
     covers, with the real shortage, and keep no trace of the first attempt."""
     import orders.services.bulk as bulk_module
     from inventory.services import LineRequest, stock_reserve
-    from tests.inventory.threads import run_concurrently
+    from tests.threads import run_concurrently
 
     real_preview = bulk_module.stock_preview_many
 
