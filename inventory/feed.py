@@ -50,6 +50,33 @@ def level_update(level_pk: int, *, on_hand: int = 0, reserved: int = 0, require_
     return True
 
 
+def levels_reserve(amounts: dict[int, int]) -> bool:
+    """Adds `amounts` {level pk: units} to reserved in one statement, each level only if it has them free.
+
+    Returns whether every level matched. The caller must already hold the rows' locks (taken in pk order):
+    a multi-row UPDATE locks in whatever order its plan visits the rows. Elsewhere (SQLite, the dev default)
+    one UPDATE per level.
+    """
+    if connection.vendor != "postgresql":
+        return all([level_update(pk, reserved=amounts[pk], require_free=amounts[pk]) for pk in sorted(amounts)])
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    values = ", ".join(["(%s::bigint, %s::integer)"] * len(amounts))
+    params: list = [timezone.now()]
+    for level_pk in sorted(amounts):
+        params += [level_pk, amounts[level_pk]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS l SET reserved = l.reserved + v.qty, version = l.version + 1, updated_at = %s "
+            f"FROM (VALUES {values}) AS v (id, qty) WHERE l.id = v.id AND l.on_hand - l.reserved >= v.qty "
+            "RETURNING l.version - 1 = l.published_version",
+            params,
+        )
+        rows = cursor.fetchall()
+    if any(was_clean for (was_clean,) in rows):
+        transaction.on_commit(nudge_publisher, robust=True)
+    return len(rows) == len(amounts)
+
+
 def levels_touch(levels) -> None:
     """Marks levels dirty without changing numbers (safety stock or warehouse status changed)."""
     for level_pk in levels.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True):

@@ -9,12 +9,12 @@ written; the caller then falls back to the general path under row locks.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.errors import InsufficientStock
+from inventory.errors import InsufficientStock, InventoryError, UnknownSku
 from inventory.feed import nudge_publisher
 from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
 
@@ -109,6 +109,39 @@ def allocate(lines, skus: dict[str, SkuRow], levels: list[LevelRow]) -> list[tup
             if remaining == 0:
                 break
     return plan
+
+
+def plan_many(orders, skus: dict[str, SkuRow], levels: list[LevelRow]) -> tuple[dict, list[tuple]]:
+    """Plans orders one after another against one picture of the levels, each taking from what is left.
+
+    Returns ({order_id: [] (nothing to reserve) or its UnknownSku / InsufficientStock}, [(order, line, level,
+    qty)] for every reservation of the orders that fit). An order that does not fit takes nothing.
+    """
+    current = {level.pk: level for level in levels}
+    by_sku: dict[int, list[int]] = defaultdict(list)
+    for level in levels:
+        by_sku[level.sku_id].append(level.pk)
+    outcomes: dict[int, list | InventoryError] = {}
+    plan: list[tuple] = []
+    for order in orders:
+        unknown = {line.sku_code for line in order.lines} - skus.keys()
+        if unknown:
+            outcomes[order.order_id] = UnknownSku(unknown)
+            continue
+        tracked = [line for line in order.lines if skus[line.sku_code].track_inventory]
+        if not tracked:
+            outcomes[order.order_id] = []
+            continue
+        candidates = [current[pk] for code in {line.sku_code for line in tracked} for pk in by_sku[skus[code].pk]]
+        try:
+            order_plan = allocate(tracked, skus, candidates)
+        except InsufficientStock as exc:
+            outcomes[order.order_id] = exc
+            continue
+        for line, level, qty in order_plan:
+            current[level.pk] = replace(current[level.pk], free=current[level.pk].free - qty)
+            plan.append((order, line, level, qty))
+    return outcomes, plan
 
 
 def _one_statement_sql(items: int) -> str:

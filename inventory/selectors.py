@@ -7,6 +7,7 @@ from django.db.models import Min, Q, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.models import Reservation, Sku
+from inventory.reserving import plan_many, read_candidates
 
 _ACTIVE = Q(stock_levels__warehouse__active=True)
 
@@ -52,3 +53,19 @@ def expired_reservation_order_ids(*, now: datetime, limit: int = 500) -> list[in
         .order_by("first_expiry", "order_id")
     )
     return [row["order_id"] for row in rows[:limit]]
+
+
+def stock_preview_many(*, orders) -> dict:
+    """What stock_reserve_many would answer right now, from an unlocked read, without writing or locking.
+
+    A prediction: stock may move before the real call. Callers use it to do their own writes before taking
+    the stock-level locks, and compare it with the real answer.
+    """
+    codes = {line.sku_code for order in orders for line in order.lines}
+    if not codes:
+        return {order.order_id: [] for order in orders}
+    skus, levels = read_candidates(codes)
+    outcomes, plan = plan_many(orders, skus, levels)
+    for order, _line, _level, _qty in plan:
+        outcomes.setdefault(order.order_id, [])
+    return outcomes

@@ -20,14 +20,15 @@ from inventory.errors import (
     UnknownSku,
     UnknownWarehouse,
 )
-from inventory.feed import level_update, levels_touch, stock_feed_publish
+from inventory.feed import level_update, levels_reserve, levels_touch, stock_feed_publish
 from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
-from inventory.reserving import allocate, lock_candidates, read_candidates, reserve_in_one_statement
+from inventory.reserving import allocate, lock_candidates, plan_many, read_candidates, reserve_in_one_statement
 
 __all__ = [
-    "BelowReserved", "InsufficientStock", "InvalidQuantity", "InventoryError", "LineRequest", "UnknownSku",
-    "UnknownWarehouse", "sku_upsert", "stock_adjust", "stock_commit", "stock_feed_publish", "stock_receive",
-    "stock_release", "stock_reservation_confirm", "stock_reserve", "warehouse_upsert",
+    "BelowReserved", "InsufficientStock", "InvalidQuantity", "InventoryError", "LineRequest", "OrderStock",
+    "UnknownSku", "UnknownWarehouse", "sku_upsert", "stock_adjust", "stock_commit", "stock_feed_publish",
+    "stock_receive", "stock_release", "stock_reservation_confirm", "stock_reserve", "stock_reserve_many",
+    "warehouse_upsert",
 ]
 
 Kind = StockMovement.Kind
@@ -38,6 +39,15 @@ class LineRequest:
     line_id: int
     sku_code: str
     quantity: int
+
+
+@dataclass(frozen=True)
+class OrderStock:
+    """One order's request to stock_reserve_many."""
+
+    order_id: int
+    lines: Sequence[LineRequest]
+    expires_at: datetime | None = None
 
 
 class _LostRace(Exception):
@@ -60,23 +70,29 @@ def _check_actor(actor: str) -> str:
     return actor[:100]
 
 
+def _insert_reserve_rows(rows, actor: str) -> list[Reservation]:
+    """Reservation and ledger rows for [(order_id, line, level, qty, expires_at)], one INSERT each."""
+    reservations = Reservation.objects.bulk_create(
+        Reservation(order_id=order_id, order_line_id=line.line_id, stock_level_id=level.pk, quantity=qty,
+                    expires_at=expires_at)
+        for order_id, line, level, qty, expires_at in rows
+    )
+    StockMovement.objects.bulk_create(
+        StockMovement(stock_level_id=level.pk, sku_id=level.sku_id, warehouse_id=level.warehouse_id, kind=Kind.RESERVE,
+                      quantity=qty, on_hand_delta=0, reserved_delta=qty, actor=actor, order_id=order_id,
+                      reference=f"order:{order_id} line:{line.line_id}")
+        for order_id, line, level, qty, _expires_at in rows
+    )
+    return reservations
+
+
 def _write_reservations(*, order_id, plan, expires_at, actor) -> list[Reservation]:
     """Inserts reservations and ledger rows, then bumps levels in pk order as the very last statements.
 
     The stock-level row locks are what every reserver of a hot SKU queues on; taking them last keeps them
     held only for the UPDATE and the commit.
     """
-    reservations = Reservation.objects.bulk_create(
-        Reservation(order_id=order_id, order_line_id=line.line_id, stock_level_id=level.pk, quantity=qty,
-                    expires_at=expires_at)
-        for line, level, qty in plan
-    )
-    StockMovement.objects.bulk_create(
-        StockMovement(stock_level_id=level.pk, sku_id=level.sku_id, warehouse_id=level.warehouse_id, kind=Kind.RESERVE,
-                      quantity=qty, on_hand_delta=0, reserved_delta=qty, actor=actor, order_id=order_id,
-                      reference=f"order:{order_id} line:{line.line_id}")
-        for line, level, qty in plan
-    )
+    reservations = _insert_reserve_rows([(order_id, line, level, qty, expires_at) for line, level, qty in plan], actor)
     per_level: dict[int, int] = defaultdict(int)
     for _line, level, qty in plan:
         per_level[level.pk] += qty
@@ -130,6 +146,42 @@ def stock_reserve(
     with transaction.atomic():
         plan = allocate(tracked, skus, lock_candidates(sku_ids))
         return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
+
+
+def stock_reserve_many(*, orders: Sequence[OrderStock], actor: str) -> dict[int, list[Reservation] | InventoryError]:
+    """Reserves for many orders (bulk ingest), each all or nothing and in the given order of precedence.
+
+    Returns {order_id: its reservations ([] when it has no tracked SKU), or the UnknownSku / InsufficientStock
+    it got, with nothing written for it}. One SKU read, the candidate stock levels locked in pk order (the
+    global lock order), every order planned in turn on the locked numbers, then one INSERT for all
+    reservations, one for the ledger and one conditional UPDATE of all levels. Planning on locked rows is
+    exact, so unlike stock_reserve there is no optimistic first try to lose; the locks last until the
+    caller commits.
+    """
+    actor = _check_actor(actor)
+    for order in orders:
+        for line in order.lines:
+            _check_quantity(line.quantity, field="quantity")
+    codes = {line.sku_code for order in orders for line in order.lines}
+    if not codes:
+        return {order.order_id: [] for order in orders}
+    with transaction.atomic():
+        skus, _unlocked = read_candidates(codes)
+        sku_ids = sorted({sku.pk for sku in skus.values() if sku.track_inventory})
+        outcomes, plan = plan_many(orders, skus, lock_candidates(sku_ids) if sku_ids else [])
+        if not plan:
+            return outcomes
+        reservations = _insert_reserve_rows(
+            [(order.order_id, line, level, qty, order.expires_at) for order, line, level, qty in plan], actor
+        )
+        per_level: dict[int, int] = defaultdict(int)
+        for _order, _line, level, qty in plan:
+            per_level[level.pk] += qty
+        if not levels_reserve(per_level):
+            raise RuntimeError("a locked stock level lost units it was planned with")
+        for reservation in reservations:
+            outcomes.setdefault(reservation.order_id, []).append(reservation)
+    return outcomes
 
 
 def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:

@@ -170,9 +170,10 @@ class OrderBulkView(OrderApiView):
             results.append(None)
             positions.append(index)
         outcomes = order_ingest_bulk(channel=self.channel, items=valid, actor=self.actor)
-        ids = [o.result.order.pk for o in outcomes if o.result is not None]
-        rendered = OrderSerializer(orders_for_channel(channel=self.channel).filter(pk__in=ids), many=True).data
-        bodies = {body["id"]: body for body in rendered}
+        # Rendered from the objects ingest returned, as POST /orders/ does: one query for all their lines.
+        orders = list({o.result.order.pk: o.result.order for o in outcomes if o.result is not None}.values())
+        prefetch_related_objects(orders, "lines")
+        bodies = {body["id"]: body for body in OrderSerializer(orders, many=True).data}
         for outcome, index in zip(outcomes, positions, strict=True):
             if outcome.error is not None:
                 results[index] = {"index": index, "status": outcome.error.status_code,

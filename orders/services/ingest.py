@@ -17,6 +17,7 @@ from orders.fsm import Status, TransitionInput
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.money import CURRENCY_EXPONENTS, fits_currency, quantize
 from orders.services.common import publish, status_change_row
+from ordersync.api import ApiError
 
 MONEY_FIELDS = ("shipping_total", "tax_total", "discount_total")
 # Amounts are stored as numeric(14, 3): anything from 10^11 up would overflow the column.
@@ -128,10 +129,33 @@ def build_order(*, channel, data: dict, body_hash: str) -> tuple[Order, list[Ord
     return order, lines
 
 
+def reservation_refusal(*, channel, exc: UnknownSku | InsufficientStock) -> ApiError | None:
+    """The answer for an order whose stock could not be reserved; None when the channel holds it instead."""
+    if isinstance(exc, UnknownSku):
+        codes = sorted(exc.codes)
+        return UnknownSkuError(f"Unknown SKU(s): {', '.join(codes)}.", extra={"skus": codes})
+    if channel.insufficient_stock_policy == channel.StockPolicy.REJECT:
+        skus = sorted({s["sku"] for s in exc.shortages})
+        return InsufficientStockError(
+            f"Not enough stock for {', '.join(skus)}; nothing was stored.",
+            extra={"skus": skus, "shortages": exc.shortages},
+        )
+    return None
+
+
+def hold_for_shortage(*, order: Order, exc: InsufficientStock) -> OrderStatusChange:
+    """Puts the stored order on hold (the system decides, not the caller); returns the audit row to write."""
+    reason = f"insufficient stock: {', '.join(sorted({s['sku'] for s in exc.shortages}))}"
+    order.transition_input = TransitionInput(payload={"reason": reason})
+    order.hold()
+    order.save(update_fields=["status", "held_from", "hold_reason", "updated_at"])
+    return status_change_row(order=order, from_status=Status.NEW, transition="hold", actor=Actor.system(),
+                             reason=reason, payload={"shortages": exc.shortages})
+
+
 def reserve_or_hold(*, order: Order, lines: list[OrderLine], actor: Actor) -> list[OrderStatusChange]:
     """Reserves every line or follows the channel's policy. Returns the extra audit rows (the hold)."""
-    channel = order.channel
-    ttl = channel.reservation_ttl
+    ttl = order.channel.reservation_ttl
     try:
         # stock_reserve is all or nothing on its own (its own savepoint): no extra savepoint needed here.
         stock_reserve(
@@ -140,23 +164,20 @@ def reserve_or_hold(*, order: Order, lines: list[OrderLine], actor: Actor) -> li
             expires_at=timezone.now() + ttl if ttl else None,
             actor=actor.label,
         )
-    except UnknownSku as exc:
-        codes = sorted(exc.codes)
-        raise UnknownSkuError(f"Unknown SKU(s): {', '.join(codes)}.", extra={"skus": codes}) from exc
-    except InsufficientStock as exc:
-        skus = sorted({s["sku"] for s in exc.shortages})
-        reason = f"insufficient stock: {', '.join(skus)}"
-        if channel.insufficient_stock_policy == channel.StockPolicy.REJECT:
-            raise InsufficientStockError(
-                f"Not enough stock for {', '.join(skus)}; nothing was stored.",
-                extra={"skus": skus, "shortages": exc.shortages},
-            ) from exc
-        order.transition_input = TransitionInput(payload={"reason": reason})
-        order.hold()
-        order.save(update_fields=["status", "held_from", "hold_reason", "updated_at"])
-        return [status_change_row(order=order, from_status=Status.NEW, transition="hold", actor=Actor.system(),
-                                  reason=reason, payload={"shortages": exc.shortages})]
+    except (UnknownSku, InsufficientStock) as exc:
+        refusal = reservation_refusal(channel=order.channel, exc=exc)
+        if refusal is not None:
+            raise refusal from exc
+        return [hold_for_shortage(order=order, exc=exc)]
     return []
+
+
+def publish_created(*, order: Order, lines: list[OrderLine], actor: Actor) -> None:
+    """order.created, and order.on_hold after it when ingest put the order on hold."""
+    publish(topic="order.created", order=order, lines=lines, transition="create", actor=actor)
+    if order.status == Status.ON_HOLD:
+        publish(topic="order.on_hold", order=order, lines=lines, transition="hold", actor=Actor.system(),
+                reason=order.hold_reason)
 
 
 def create_order(*, channel, data: dict, body_hash: str, actor: Actor) -> Order:
@@ -169,10 +190,7 @@ def create_order(*, channel, data: dict, body_hash: str, actor: Actor) -> Order:
     changes = [status_change_row(order=order, from_status="", transition="create", actor=actor)]
     changes += reserve_or_hold(order=order, lines=lines, actor=actor)
     OrderStatusChange.objects.bulk_create(changes)
-    publish(topic="order.created", order=order, lines=lines, transition="create", actor=actor)
-    if order.status == Status.ON_HOLD:
-        publish(topic="order.on_hold", order=order, lines=lines, transition="hold", actor=Actor.system(),
-                reason=order.hold_reason)
+    publish_created(order=order, lines=lines, actor=actor)
     return order
 
 
