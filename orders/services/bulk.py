@@ -31,13 +31,14 @@ from orders.services.common import status_change_row
 from orders.services.ingest import (
     IngestResult,
     build_order,
+    created_events,
     hold_for_shortage,
     order_body_hash,
     order_data_clean,
-    publish_created,
     reservation_refusal,
 )
 from ordersync.api import ApiError
+from sync.services import event_publish_many
 
 BULK_MAX_ORDERS = 500
 
@@ -183,8 +184,9 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
     if refused:
         raise _Refused(refused)
     OrderStatusChange.objects.bulk_create(changes)
-    for order, lines in built:
-        publish_created(order=order, lines=lines, actor=actor)
+    event_publish_many(events=[
+        spec for order, lines in built for spec in created_events(order=order, lines=lines, actor=actor)
+    ])
     if not stock_first and _outcome_shape(reserve()) != _outcome_shape(outcomes):
         raise _Mispredicted
     return [order for order, _lines in built]

@@ -2,7 +2,7 @@
 
 from orders.models import Order, OrderStatusChange
 from orders.snapshots import order_snapshot
-from sync.services import event_publish
+from sync.services import EventSpec, event_publish_many
 
 
 def status_change_row(*, order: Order, from_status: str, transition: str, actor, reason: str = "",
@@ -20,7 +20,12 @@ def status_change_row(*, order: Order, from_status: str, transition: str, actor,
     )
 
 
-def publish(*, topic: str, order: Order, lines, transition: str, actor, reason: str = ""):
+def event_spec(*, topic: str, order: Order, lines, transition: str, actor, reason: str = "") -> EventSpec:
     payload = order_snapshot(order, lines)
     payload["transition"] = {"name": transition, "actor": actor.label, "reason": reason}
-    return event_publish(topic=topic, order_id=order.pk, payload=payload)
+    return EventSpec(topic=topic, order_id=order.pk, payload=payload)
+
+
+def publish(*, topic: str, order: Order, lines, transition: str, actor, reason: str = ""):
+    spec = event_spec(topic=topic, order=order, lines=lines, transition=transition, actor=actor, reason=reason)
+    return event_publish_many(events=[spec])[0]

@@ -16,8 +16,9 @@ from orders.errors import ExternalIdConflict, InsufficientStockError, InvalidOrd
 from orders.fsm import Status, TransitionInput
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.money import CURRENCY_EXPONENTS, fits_currency, quantize
-from orders.services.common import publish, status_change_row
+from orders.services.common import event_spec, status_change_row
 from ordersync.api import ApiError
+from sync.services import EventSpec, event_publish_many
 
 MONEY_FIELDS = ("shipping_total", "tax_total", "discount_total")
 # Amounts are stored as numeric(14, 3): anything from 10^11 up would overflow the column.
@@ -172,12 +173,17 @@ def reserve_or_hold(*, order: Order, lines: list[OrderLine], actor: Actor) -> li
     return []
 
 
-def publish_created(*, order: Order, lines: list[OrderLine], actor: Actor) -> None:
+def created_events(*, order: Order, lines: list[OrderLine], actor: Actor) -> list[EventSpec]:
     """order.created, and order.on_hold after it when ingest put the order on hold."""
-    publish(topic="order.created", order=order, lines=lines, transition="create", actor=actor)
+    specs = [event_spec(topic="order.created", order=order, lines=lines, transition="create", actor=actor)]
     if order.status == Status.ON_HOLD:
-        publish(topic="order.on_hold", order=order, lines=lines, transition="hold", actor=Actor.system(),
-                reason=order.hold_reason)
+        specs.append(event_spec(topic="order.on_hold", order=order, lines=lines, transition="hold",
+                                actor=Actor.system(), reason=order.hold_reason))
+    return specs
+
+
+def publish_created(*, order: Order, lines: list[OrderLine], actor: Actor) -> None:
+    event_publish_many(events=created_events(order=order, lines=lines, actor=actor))
 
 
 def create_order(*, channel, data: dict, body_hash: str, actor: Actor) -> Order:

@@ -15,10 +15,10 @@ from sync.services.operations import (
     deliveries_replay,
     deliveries_sweep,
 )
-from sync.services.publish import event_publish
+from sync.services.publish import EventSpec, event_publish, event_publish_many
 
 __all__ = [
     "CreatedEndpoint", "alerts_resolve", "attempts_prune", "deliveries_cancel", "deliveries_replay",
     "deliveries_sweep", "delivery_attempt", "delivery_claim", "delivery_post", "delivery_record", "endpoint_create",
-    "endpoint_disable", "endpoint_enable", "endpoint_url_validate", "event_publish",
+    "EventSpec", "endpoint_disable", "endpoint_enable", "endpoint_url_validate", "event_publish", "event_publish_many",
 ]

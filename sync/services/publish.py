@@ -1,3 +1,6 @@
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,42 +11,76 @@ from sync.dispatch import nudge_on_commit
 from sync.models import Delivery, Endpoint, Event, StreamCounter
 
 
-def _next_sequence(stream: str) -> int:
-    """Atomically bump the stream's counter; the row lock it takes is held until the caller commits."""
+@dataclass(frozen=True)
+class EventSpec:
+    topic: str
+    payload: dict
+    order_id: int | None = None
+    stream: str | None = None
+
+    @property
+    def stream_key(self) -> str:
+        return self.stream or (f"order:{self.order_id}" if self.order_id is not None else f"topic:{self.topic}")
+
+
+def _reserve_sequences(counts: dict[str, int]) -> dict[str, int]:
+    """Bumps each stream's counter by its count in one statement and returns the new last sequence per stream.
+
+    The row locks it takes are held until the caller commits, which orders concurrent publishers of a stream;
+    streams are locked in key order, so two publishers of overlapping streams cannot deadlock.
+    """
     table = connection.ops.quote_name(StreamCounter._meta.db_table)
+    keys = sorted(counts)
+    values = ", ".join(["(%s, %s)"] * len(keys))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, last_sequence) VALUES (%s, 1) "
-            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {table}.last_sequence + 1 "
-            "RETURNING last_sequence",
-            [stream],
+            f"INSERT INTO {table} (key, last_sequence) VALUES {values} "
+            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {table}.last_sequence + EXCLUDED.last_sequence "
+            "RETURNING key, last_sequence",
+            [part for key in keys for part in (key, counts[key])],
         )
-        return cursor.fetchone()[0]
+        return dict(cursor.fetchall())
 
 
-def event_publish(*, topic: str, payload: dict, order_id: int | None = None, stream: str | None = None) -> Event:
-    """Record an event and its deliveries inside the caller's transaction (the transactional outbox).
+def event_publish_many(*, events: Sequence[EventSpec]) -> list[Event]:
+    """Records events and their deliveries inside the caller's transaction (the transactional outbox).
 
     Called outside a transaction it refuses: an event written apart from the change it describes could be
     delivered for a change that later rolled back. Workers are nudged only once the caller commits; a rolled
-    back transaction takes the event, its deliveries and the nudges with it.
+    back transaction takes the events, their deliveries and the nudges with it. Events of one stream get
+    consecutive sequence numbers in the order given.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("event_publish must run inside the transaction that makes the change it describes")
-    stream = stream or (f"order:{order_id}" if order_id is not None else f"topic:{topic}")
-    event = Event.objects.create(
-        topic=topic, order_id=order_id, stream=stream, sequence=_next_sequence(stream), payload=payload
-    )
+    if not events:
+        return []
+    counts = Counter(spec.stream_key for spec in events)
+    last = _reserve_sequences(counts)
+    next_sequence = {key: last[key] - counts[key] + 1 for key in counts}
+    rows = []
+    for spec in events:
+        key = spec.stream_key
+        rows.append(Event(topic=spec.topic, order_id=spec.order_id, stream=key, sequence=next_sequence[key],
+                          payload=spec.payload))
+        next_sequence[key] += 1
+    created = Event.objects.bulk_create(rows)
     now = timezone.now()
-    endpoints = [e for e in Endpoint.objects.filter(active=True) if e.subscribes_to(topic)]
+    active = list(Endpoint.objects.filter(active=True))
     deliveries = Delivery.objects.bulk_create(
         Delivery(
-            event=event, endpoint=endpoint, stream=stream, sequence=event.sequence, next_attempt_at=now,
+            event=event, endpoint=endpoint, stream=event.stream, sequence=event.sequence, next_attempt_at=now,
             nudge_expires_at=now + timedelta(seconds=settings.SYNC_NUDGE_TTL),
         )
-        for endpoint in endpoints
+        for event in created
+        for endpoint in active
+        if endpoint.subscribes_to(event.topic)
     )
-    kinds = {e.pk: e.kind for e in endpoints}
+    kinds = {e.pk: e.kind for e in active}
     for delivery in deliveries:
         nudge_on_commit(delivery.pk, kinds[delivery.endpoint_id])
-    return event
+    return created
+
+
+def event_publish(*, topic: str, payload: dict, order_id: int | None = None, stream: str | None = None) -> Event:
+    """One event; see event_publish_many."""
+    return event_publish_many(events=[EventSpec(topic=topic, payload=payload, order_id=order_id, stream=stream)])[0]
