@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 	$(PY) scripts/run.py
 
 test: $(VENV)/.installed-dev
+	@scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
