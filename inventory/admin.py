@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from inventory.errors import InventoryError
 from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
 from inventory.services import sku_upsert, stock_adjust, warehouse_upsert
+from ordersync.admin import ReadOnlyAdmin
 
 
 def _actor(request) -> str:
@@ -21,17 +22,6 @@ def _actor(request) -> str:
 
 def _quantity(value: int, low: bool):
     return format_html('<strong style="color:#ba2121">{} (low)</strong>', value) if low else value
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ServiceWriteAdmin(admin.ModelAdmin):

@@ -10,6 +10,7 @@ from orders.actors import Actor
 from orders.fsm import allowed_from
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.services import actor_may, order_transition
+from ordersync.admin import ReadOnlyAdmin
 from ordersync.api import ApiError
 
 # Extra inputs each transition's button asks for (the API's TransitionInSerializer requires the same).
@@ -52,7 +53,7 @@ class OrderStatusChangeInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     list_display = ("number", "external_id", "channel", "status", "total", "currency", "customer_email", "placed_at",
                     "updated_at")
     list_filter = ("status", "channel", ("placed_at", admin.DateFieldListFilter))
@@ -61,16 +62,6 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     inlines = [OrderLineInline, OrderStatusChangeInline]
     show_full_result_count = False
-
-    # Orders change only through transitions: no add, edit or delete here.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

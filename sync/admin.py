@@ -3,20 +3,10 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from ordersync.admin import ReadOnlyAdmin
 from sync import selectors, services
 from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
 from sync.services.endpoints import breaker_state
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Endpoint)
