@@ -95,8 +95,19 @@ class RunningSystem:
 def system(tmp_path, request):
     running = RunningSystem(tmp_path / "run", free_port(), request.param)
     yield running
+    # A test that failed half-way must not leave web, worker or beat running: stop them as Ctrl-C would, then
+    # kill whatever still carries this run's directory in its environment.
     if running.process.poll() is None:
-        os.killpg(running.process.pid, signal.SIGKILL)
+        os.killpg(running.process.pid, signal.SIGINT)
+        try:
+            running.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(running.process.pid, signal.SIGKILL)
+    for pid in processes_with_env("ORDERSYNC_RUN_DIR", str(running.run_dir)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
 
 
 DEMO_ORDER = {
