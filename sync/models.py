@@ -15,7 +15,10 @@ class Endpoint(models.Model):
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, blank=True, help_text="Where signed webhooks go; empty for a handler.")
+    # An in-process subscriber (sync.handlers): its deliveries run this registered function instead of a POST.
+    handler = models.CharField(max_length=100, blank=True, help_text="Registered handler, e.g. notifications.email.")
+    handler_options = models.JSONField(default=dict, blank=True, help_text="Settings the handler reads.")
     secret = models.CharField(max_length=100, help_text="Standard Webhooks signing secret (whsec_...).")
     topics = models.JSONField(default=list, help_text='Topics it receives: exact ("order.paid"), "order.*" or "*".')
     active = models.BooleanField(default=True)
@@ -38,6 +41,12 @@ class Endpoint(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(url="") & ~models.Q(handler="")) | (~models.Q(url="") & models.Q(handler="")),
+                name="endpoint_url_xor_handler",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

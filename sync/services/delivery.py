@@ -5,6 +5,7 @@ to another worker, which records the lost attempt and tries again. The lease tok
 its lease from overwriting the new owner's result.
 """
 
+import math
 import threading
 import time
 import uuid
@@ -18,6 +19,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from sync.dispatch import nudge_on_commit
+from sync.handlers import HandlerResult, get_handler
 from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
 from sync.retry import parse_retry_after, retry_delay
 from sync.services.endpoints import breaker_record, breaker_state, endpoint_disable
@@ -53,9 +55,14 @@ class Outcome:
     error: str = ""
     timed_out: bool = False
     retry_after: str | None = None
+    # Set by handler endpoints, which may succeed without any HTTP status; webhooks succeed on 2xx only.
+    succeeded: bool | None = None
+    permanent: bool = False  # retrying cannot help: dead at once
 
     @property
     def ok(self) -> bool:
+        if self.succeeded is not None:
+            return self.succeeded
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
@@ -176,11 +183,35 @@ def _session() -> requests.Session:
     return _local.session
 
 
+def handler_run(claim: Claim) -> Outcome:
+    """Runs the endpoint's registered handler (sync.handlers) in place of an HTTP request."""
+    event, endpoint = claim.event, claim.endpoint
+    now = timezone.now()
+    started = time.monotonic()
+    fn = get_handler(endpoint.handler)
+    if fn is None:
+        result = HandlerResult(ok=False, detail=f"no handler {endpoint.handler!r} is registered in this worker")
+    else:
+        try:
+            result = fn(event=event, endpoint=endpoint, delivery=claim.delivery, attempt=claim.attempt)
+        except Exception as exc:  # a failing handler is a failed attempt, retried like a 500
+            result = HandlerResult(ok=False, detail=f"{type(exc).__name__}: {exc}")
+    retry_after = None if result.retry_after is None else str(math.ceil(max(result.retry_after, 0)))
+    return Outcome(
+        started_at=now, duration_ms=int((time.monotonic() - started) * 1000), status_code=result.status_code,
+        body=result.detail[: settings.SYNC_RESPONSE_BODY_LIMIT] if result.ok else "",
+        error="" if result.ok else (result.detail or "handler failed"), retry_after=retry_after,
+        succeeded=result.ok, permanent=result.permanent,
+    )
+
+
 def delivery_post(claim: Claim) -> Outcome:
-    """The HTTP request itself; never inside a transaction, never follows redirects."""
+    """The HTTP request itself (or the endpoint's handler); never inside a transaction, never follows redirects."""
     if claim.wait:
         time.sleep(claim.wait)
     event, endpoint = claim.event, claim.endpoint
+    if endpoint.handler:
+        return handler_run(claim)
     now = timezone.now()
     body = build_body(topic=event.topic, payload=event.payload, sequence=event.sequence, order_id=event.order_id,
                       timestamp=event.created_at)
@@ -219,13 +250,13 @@ def nudge_successor(delivery: Delivery, now: datetime) -> None:
 
 def _failed(claim: Claim, outcome: Outcome, owned, now: datetime, error: str) -> str:
     endpoint, delivery = claim.endpoint, claim.delivery
-    if outcome.status_code == 410:
+    if outcome.status_code == 410 and not endpoint.handler:
         if not owned.update(state=Delivery.State.PENDING, next_attempt_at=now, lease_token=None,
                             lease_expires_at=None, last_status_code=410, last_error=error):
             return "lease lost"
         endpoint_disable(endpoint_id=endpoint.pk, reason=f"answered 410 Gone to delivery {delivery.pk}")
         return "endpoint disabled"
-    delay = retry_delay(
+    delay = None if outcome.permanent else retry_delay(
         endpoint=endpoint, attempts=claim.attempt, throttled=outcome.timed_out or outcome.status_code == 429,
         retry_after=parse_retry_after(outcome.retry_after, now=now),
     )

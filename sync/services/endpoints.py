@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from sync.handlers import get_handler, handler_names
 from sync.models import Delivery, Endpoint, OperatorAlert
 from sync.retry import breaker_pause
 
@@ -56,10 +57,19 @@ def _new_secret() -> str:
 
 
 def endpoint_create(
-    *, name: str, kind: str, url: str, topics: list[str], connect_timeout: float = 3.0, read_timeout: float = 10.0,
+    *, name: str, kind: str, url: str = "", topics: list[str], connect_timeout: float = 3.0, read_timeout: float = 10.0,
     rate_limit: float | None = None, retry_schedule: list[float] | None = None, secret: str | None = None,
+    handler: str = "", handler_options: dict | None = None,
 ) -> CreatedEndpoint:
-    endpoint_url_validate(url)
+    """A webhook endpoint (`url`) or an in-process subscriber (`handler`, see sync.handlers); exactly one."""
+    if handler:
+        if url:
+            raise ValidationError({"url": "an endpoint has either a URL or a handler, not both"})
+        if get_handler(handler) is None:
+            known = ", ".join(handler_names()) or "none"
+            raise ValidationError({"handler": f"no handler {handler!r} is registered; known: {known}"})
+    else:
+        endpoint_url_validate(url)
     if kind not in Endpoint.Kind.values:
         raise ValidationError({"kind": f"{kind!r} is not one of {', '.join(Endpoint.Kind.values)}"})
     topics = [t.strip() for t in topics if t.strip()]
@@ -75,6 +85,7 @@ def endpoint_create(
     endpoint = Endpoint(
         name=name, kind=kind, url=url, secret=secret, topics=topics, connect_timeout=connect_timeout,
         read_timeout=read_timeout, rate_limit=rate_limit, retry_schedule=list(retry_schedule or []),
+        handler=handler, handler_options=dict(handler_options or {}),
     )
     endpoint.full_clean()
     with transaction.atomic():

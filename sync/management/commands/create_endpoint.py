@@ -20,7 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--kind", required=True, choices=Endpoint.Kind.values)
-        parser.add_argument("--url", required=True)
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--url", help="where signed webhooks are POSTed")
+        target.add_argument("--handler", help="a registered in-process handler instead of a URL (sync.handlers)")
         parser.add_argument("--topics", required=True, help='comma-separated, e.g. "order.paid,order.cancelled"')
         parser.add_argument("--rate-limit", type=float, default=None, help="requests per second")
         parser.add_argument("--connect-timeout", type=float, default=3.0)
@@ -32,7 +34,8 @@ class Command(BaseCommand):
             raise CommandError(f"an endpoint named {options['name']!r} already exists")
         try:
             created = endpoint_create(
-                name=options["name"], kind=options["kind"], url=options["url"],
+                name=options["name"], kind=options["kind"], url=options["url"] or "",
+                handler=options["handler"] or "",
                 topics=options["topics"].split(","), rate_limit=options["rate_limit"],
                 connect_timeout=options["connect_timeout"], read_timeout=options["read_timeout"],
                 retry_schedule=_seconds_list(options["retry_schedule"]) if options["retry_schedule"] else None,
@@ -43,5 +46,5 @@ class Command(BaseCommand):
         endpoint = created.endpoint
         self.stdout.write(json.dumps({
             "id": endpoint.pk, "name": endpoint.name, "kind": endpoint.kind, "url": endpoint.url,
-            "topics": endpoint.topics, "secret": created.secret,
+            "handler": endpoint.handler, "topics": endpoint.topics, "secret": created.secret,
         }, indent=2))
