@@ -142,13 +142,14 @@ def _insert(built: list[tuple[Order, list[OrderLine]]]) -> None:
 
 
 def order_history_seed(*, days: int, channels: list[Channel], seed: int = 42, orders_per_hour: float = 5.0,
-                       now: datetime | None = None, progress: Callable[[int], None] = lambda hours: None
-                       ) -> SeedResult:
+                       seasonal: bool = True, now: datetime | None = None,
+                       progress: Callable[[int], None] = lambda hours: None) -> SeedResult:
     """Fills in the demo orders of the last `days` days up to the current hour, for each channel.
 
     Each hour's orders depend only on (seed, channel code, hour), so a rerun inserts only hours it has not
     inserted before and the same seed always gives the same history. `orders_per_hour` is the oldest channel's
-    mean; `progress(n)` is told each channel's n hours as they are done.
+    mean; `seasonal=False` drops the daily and weekly pattern (the same mean every hour, promotions still
+    apply), to show the forecast admitting it finds none. `progress(n)` is told each channel's n hours.
     """
     now = now or timezone.now()
     until = int(now.timestamp() // 3600)
@@ -162,9 +163,9 @@ def order_history_seed(*, days: int, channels: list[Channel], seed: int = 42, or
             channel=channel, external_id__startswith=EXTERNAL_PREFIX,
             placed_at__gte=datetime.fromtimestamp(int(hours[0]) * 3600, tz=UTC),
         ).values_list("external_id", flat=True))
-        rate = (orders_per_hour * CHANNEL_DECAY ** rank * DAILY[hours % 24]
-                * WEEKLY[((hours // 24) + 3) % 7]  # 1970-01-01 was a Thursday
-                * _uplift(hours, promotions, channel))
+        rate = orders_per_hour * CHANNEL_DECAY ** rank * _uplift(hours, promotions, channel)
+        if seasonal:
+            rate = rate * DAILY[hours % 24] * WEEKLY[((hours // 24) + 3) % 7]  # 1970-01-01 was a Thursday
         catalog = _catalog(channel.currency)
         built = []
         for hour, mean in zip(hours.tolist(), rate.tolist(), strict=True):

@@ -19,9 +19,11 @@ class Command(BaseCommand):
                             help="channel code (repeatable); default: every active channel")
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
         parser.add_argument("--orders-per-hour", type=float, default=5.0,
-                            help="mean orders per hour of the first channel; each next one sells 60 %% of it")
+                            help="mean orders per hour of the oldest channel; each next one sells 60 %% of it")
+        parser.add_argument("--no-pattern", action="store_true",
+                            help="the same mean every hour (no daily or weekly cycle), to see the forecast say so")
 
-    def handle(self, *args, days, channel, seed, orders_per_hour, **options):
+    def handle(self, *args, days, channel, seed, orders_per_hour, no_pattern, **options):
         if not 1 <= days <= MAX_DAYS:
             raise CommandError(f"--days must be between 1 and {MAX_DAYS}.")
         if not 0 < orders_per_hour <= 1000:
@@ -39,6 +41,7 @@ class Command(BaseCommand):
                                    "`manage.py create_channel CODE` first.")
         with tqdm(total=days * 24 * len(channels), unit="hour", desc="seeding", file=sys.stderr) as bar:
             result = order_history_seed(days=days, channels=channels, seed=seed, orders_per_hour=orders_per_hour,
+                                        seasonal=not no_pattern,
                                         progress=bar.update)
         for code, count in result.created.items():
             self.stdout.write(f"{code}: {count} orders added")
