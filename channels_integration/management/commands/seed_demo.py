@@ -66,7 +66,8 @@ class Command(BaseCommand):
                                       reason="demo data")
             if receiver_base:
                 self._endpoints(receiver_base.rstrip("/"))
-        order_history_seed(days=DEMO_HISTORY_DAYS, channels=list(Channel.objects.filter(active=True)), orders_per_hour=3)
+        order_history_seed(days=DEMO_HISTORY_DAYS, orders_per_hour=3,
+                           channels=list(Channel.objects.filter(active=True)))
         username, password = self._operator()
         self.stdout.write(f"ordersync: admin login: username {username!r} password {password!r}")
 
