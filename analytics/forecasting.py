@@ -155,14 +155,17 @@ class Backtest:
                 f"{PATTERN_MARGIN:.0%} better than a flat forecast (MASE {self.flat.mase:.2f}) on {n}; "
                 "the forecast falls back to the flat model."
             )
-        versus_naive = (
-            f"beats seasonal naive (MASE {self.seasonal_naive.mase:.2f}) by {self.gain_over_seasonal_naive:.0%}"
-            if self.gain_over_seasonal_naive > 0
-            else f"does NOT beat seasonal naive (MASE {self.seasonal_naive.mase:.2f})"
-        )
+        gain = self.gain_over_seasonal_naive
+        if gain >= PATTERN_MARGIN:
+            versus_naive = f"{gain:.0%} better"
+        elif gain > -PATTERN_MARGIN:
+            versus_naive = "about as good (more weeks of history would sharpen the model)"
+        else:
+            versus_naive = "NOT better"
         return (
-            f"weekly pattern found: the seasonal model (MASE {self.model.mase:.2f}) {versus_naive} and a flat "
-            f"forecast (MASE {self.flat.mase:.2f}) by {self.gain_over_flat:.0%} on {n}."
+            f"weekly pattern found: the seasonal model (MASE {self.model.mase:.2f}) beats a flat forecast "
+            f"(MASE {self.flat.mase:.2f}) by {self.gain_over_flat:.0%} on {n}; against seasonal naive "
+            f"(MASE {self.seasonal_naive.mase:.2f}) it is {versus_naive}."
         )
 
 

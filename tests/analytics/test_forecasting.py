@@ -98,3 +98,19 @@ def test_promotions_lift_the_forecast_and_are_taken_out_of_the_history_before_fi
     assert np.allclose(result.forecast.mean[~in_sale], result.baseline.mean[~in_sale])
     # The past spike, divided out, leaves the usual forecast: the same as for history that never had it.
     assert np.allclose(result.baseline.mean, plain.baseline.mean, rtol=0.05, atol=0.5)
+
+
+@pytest.mark.parametrize("model_mase, verdict_part", [
+    (0.7, "it is 30% better."),
+    (0.98, "it is about as good (more weeks of history would sharpen the model)."),
+    (1.2, "it is NOT better."),
+])
+def test_the_verdict_says_plainly_how_the_model_compares_with_seasonal_naive(model_mase, verdict_part):
+    def s(mase):
+        return forecasting.Scores(mae=mase, mape=None, smape=0.5, mase=mase)
+
+    week = forecasting.HeldOutWeek(starts_at=pd.Timestamp("2026-11-23", tz="UTC"), model=s(model_mase),
+                                   seasonal_naive=s(1.0), flat=s(3.0))
+    bt = forecasting.Backtest(weeks=[week], model=s(model_mase), seasonal_naive=s(1.0), flat=s(3.0))
+    assert bt.pattern_usable and bt.verdict.startswith("weekly pattern found")
+    assert bt.verdict.endswith(verdict_part) and "on 1 held-out week;" in bt.verdict
