@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "orders",
     "channels_integration",
     "notifications",
+    "analytics",
 ]
 
 MIDDLEWARE = [

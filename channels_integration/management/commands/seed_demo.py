@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from analytics.history import order_history_seed
 from channels_integration.models import Channel
 from channels_integration.services import channel_create
 from inventory.models import Sku
@@ -28,6 +29,7 @@ DEMO_SKUS = (
     ("CAP-NAVY", "Cap navy", 0, (0, 6)),
 )
 ACTOR = "system:seed_demo"
+DEMO_HISTORY_DAYS = 28  # enough for `manage.py forecast`; a rerun only adds the hours since the last one
 # Stand-ins for the downstream systems; they post to the local demo receiver (settings.ORDERSYNC_DEMO_RECEIVER).
 DEMO_ENDPOINTS = (
     ("demo-payment", Endpoint.Kind.PAYMENT, ["order.*"]),
@@ -64,6 +66,8 @@ class Command(BaseCommand):
                                       reason="demo data")
             if receiver_base:
                 self._endpoints(receiver_base.rstrip("/"))
+        order_history_seed(days=DEMO_HISTORY_DAYS, orders_per_hour=3,
+                           channels=list(Channel.objects.filter(active=True)))
         username, password = self._operator()
         self.stdout.write(f"ordersync: admin login: username {username!r} password {password!r}")
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "analytics"
+    verbose_name = "Analytics (forecast and capacity)"

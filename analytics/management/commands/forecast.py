@@ -1,0 +1,110 @@
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from analytics import capacity
+from analytics.forecasting import InsufficientHistory
+from analytics.plots import forecast_chart
+from analytics.selectors import channel_codes
+from analytics.services import ForecastReport, UnknownChannel, forecast_report
+
+
+def _scores_row(label: str, s) -> str:
+    mape = f"{s.mape:6.1%}" if s.mape is not None else "     –"
+    return f"  {label:<26}{s.mae:8.2f} {mape} {s.smape:7.1%} {s.mase:6.2f}"
+
+
+def render(report: ForecastReport, *, hourly: bool) -> list[str]:
+    history, bt = report.history, report.backtest
+    out = [
+        f"Forecast for {report.subject}, next {len(report.forecast) // 24} days per hour (UTC)",
+        f"model: {report.model}; interval {report.interval:.0%}",
+        f"history: {history.index[0]:%Y-%m-%d %H:00} → {history.index[-1]:%Y-%m-%d %H:00} "
+        f"({len(history)} hours, {int(history.sum())} orders)",
+        "",
+        f"backtest on {len(bt.weeks)} held-out week(s)        MAE   MAPE   sMAPE   MASE",
+        _scores_row("seasonal model", bt.model),
+        _scores_row("seasonal naive (last week)", bt.seasonal_naive),
+        _scores_row("flat (ETS level only)", bt.flat),
+        f"verdict: {bt.verdict}",
+        "",
+    ]
+    if report.promotions:
+        out.append("promotions:")
+        out += [f"  {p.name}: {p.starts_at:%Y-%m-%d %H:%M} → {p.ends_at:%Y-%m-%d %H:%M}, +{p.uplift_percent} %"
+                + (f" on {p.channel}" if p.channel else " on every channel")
+                + (f" (×{p.applied_factor:.2f} here)" if abs(p.applied_factor - 1 - p.uplift_percent / 100) > 1e-9
+                   else "") for p in report.promotions]
+        out.append("")
+    if hourly:
+        out.append("hour (UTC)            forecast   lower   upper")
+        out += [f"  {t:%a %Y-%m-%d %H:00} {m:8.1f} {lo:7.1f} {hi:7.1f}"
+                for t, m, lo, hi in zip(report.forecast.index, report.forecast, report.lower, report.upper,
+                                        strict=True)]
+    else:
+        out.append(f"day (UTC)       hours  orders   peak hour   peak   upper {report.interval:.0%}")
+        out += [f"  {day:%a %Y-%m-%d} {row.hours:5.0f} {row.orders:7.0f}   {row.peak_hour:%H:00}     "
+                f"{row.peak:5.1f}  {row.peak_upper:6.1f}" for day, row in report.daily().iterrows()]
+    out += ["", "capacity advice:"] + [f"  {line}" for line in report.advice.lines()]
+    return out
+
+
+class Command(BaseCommand):
+    help = ("Forecast orders per hour for the next days (statsmodels ETS, backtested against seasonal naive), "
+            "advise web and worker processes for the peak, and write a PNG chart.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=7, help="horizon in days (1–28, default 7)")
+        parser.add_argument("--channel", help="one channel's code; default: every channel together")
+        parser.add_argument("--png", type=Path, help="where to write the chart (default: RUN_DIR/forecast.png); "
+                                                      "a name ending in .svg writes SVG")
+        parser.add_argument("--hourly", action="store_true", help="print every forecast hour, not one row a day")
+        parser.add_argument("--target-p95-ms", type=float, default=capacity.DEFAULT_TARGET_P95_MS,
+                            help="p95 sync latency to keep under, ingest plus delivery (default %(default)s)")
+        parser.add_argument("--burst", type=float, default=capacity.DEFAULT_BURST,
+                            help="busiest minutes of the peak hour as a multiple of its mean (default %(default)s)")
+        parser.add_argument("--requests-per-order", type=float, default=capacity.DEFAULT_REQUESTS_PER_ORDER,
+                            help="API calls per order: ingest plus transitions (default %(default)s)")
+        parser.add_argument("--bench-results", type=Path, default=capacity.BENCH_RESULTS,
+                            help="bench results JSON with a throughput section (default %(default)s)")
+
+    def handle(self, *args, days, channel, png, hourly, target_p95_ms, burst, requests_per_order, bench_results,
+               **options):
+        if target_p95_ms <= 0 or burst < 1 or requests_per_order <= 0:
+            raise CommandError("--target-p95-ms and --requests-per-order must be positive and --burst at least 1.")
+        png = png or Path(settings.RUN_DIR) / "forecast.png"
+        if not png.parent.is_dir():
+            raise CommandError(f"Cannot write the chart: folder {png.parent} does not exist. Create it or pass "
+                               "another --png path.")
+        bar = None
+
+        def step(label: str, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = tqdm(total=total, unit="fit", desc="fitting", file=sys.stderr, leave=False)
+            else:
+                bar.update(1)
+            bar.set_postfix_str(label)
+
+        try:
+            report = forecast_report(channel=channel, days=days, bench_results=bench_results,
+                                     target_p95_ms=target_p95_ms, burst=burst,
+                                     requests_per_order=requests_per_order, step=step)
+        except UnknownChannel as exc:
+            known = ", ".join(channel_codes()) or "none yet (run manage.py seed_demo)"
+            raise CommandError(f"No channel {str(exc)!r}. Known channels: {known}.") from exc
+        except InsufficientHistory as exc:
+            raise CommandError(f"{exc} Wait until more orders have arrived, or load demo data with "
+                               "`manage.py seed_history --days 120`.") from exc
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            if bar is not None:
+                bar.update(1)
+                bar.close()
+        self.stdout.write("\n".join(render(report, hourly=hourly)))
+        png.write_bytes(forecast_chart(report, format="svg" if png.suffix.lower() == ".svg" else "png"))
+        self.stdout.write(f"\nchart written to {png}")
