@@ -18,7 +18,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersync.settings.test")
+from bench.server import ensure_secret_key  # noqa: E402
+
+# What production runs (bench/settings.py); one SECRET_KEY for every process of the run.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+ensure_secret_key()
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ordersync_bench")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
 
