@@ -9,7 +9,10 @@ from tests.e2e import conftest as e2e
 from tests.orders.factories import make_order, stock_skus
 from tests.sync.factories import make_endpoint, publish
 
-browser, page, operator, logged_in_page = e2e.browser, e2e.page, e2e.operator, e2e.logged_in_page
+page, operator, logged_in_page = e2e.page, e2e.operator, e2e.logged_in_page
+# The e2e browser, scoped to this module: package scope outside tests/e2e would keep it (and the async-unsafe
+# allowance it sets) alive across whatever pytest runs between this package's tests.
+browser = pytest.fixture(scope="module", name="browser")(e2e.browser.__wrapped__)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
