@@ -10,29 +10,20 @@ import http.client
 import itertools
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.server import Gunicorn
+
 CLIENTS = 16
 DURATION = float(os.environ.get("BENCH_ORDERS_SECONDS", "8"))
 BULK_SIZE = 500
 BULK_ROUNDS = 3
 # A catalogue, not one hot item: 16 clients on 20 SKUs would mostly measure row-lock queues on stock levels.
 SKUS = [f"BENCH-{i}" for i in range(200)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed() -> str:
@@ -65,33 +56,6 @@ def _order(external_id: str, n: int) -> dict:
             {"sku": SKUS[(n + 7) % len(SKUS)], "name": "Gadget", "quantity": 2, "unit_price": "4.50"},
         ],
     }
-
-
-class Server:
-    def __init__(self):
-        self.port = _free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_orders", "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "ordersync.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(2 * (os.cpu_count() or 2) + 1),
-             "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
 
 
 def _load(port: int, path: str, secret: str, body_for, seconds: float) -> tuple[float, int]:
@@ -228,7 +192,7 @@ def run() -> list[dict]:
     secret = _seed()
     channel_id = Channel.objects.get(code="bench-orders").pk
     tag = uuid.uuid4().hex[:8]
-    server = Server()
+    server = Gunicorn(settings="bench.settings_orders")
     try:
         _load(server.port, "/bench/insert-one/", secret, lambda n: _order(f"warm-{tag}-{n}", n), 1.0)
         base_rps, base_failed = _load(server.port, "/bench/insert-one/", secret,

@@ -18,7 +18,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersync.settings.test")
+from bench.server import ensure_secret_key  # noqa: E402
+
+# What production runs (bench/settings.py); one SECRET_KEY for every process of the run.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+ensure_secret_key()
+os.environ.setdefault("STATIC_ROOT", str(ROOT / ".run" / "bench-static"))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ordersync_bench")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
 
@@ -38,6 +43,7 @@ def _prepare_database() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # as a deploy does; whitenoise serves these
 
 
 def machine() -> str:

@@ -1,9 +1,22 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersync.settings.dev")
 
 app = Celery("ordersync")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def recycle_database_connections(task=None, **kwargs) -> None:
+    """A task boundary is a worker's request boundary: drop connections that are too old or broken, as Django
+    does around each web request, so the next task reuses a healthy one (CELERY_DB_REUSE_MAX keeps Celery's
+    fixup from closing them all)."""
+    if task is not None and task.request.is_eager:
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

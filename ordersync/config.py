@@ -46,6 +46,36 @@ def database_from_env(name: str, default: str) -> dict:
     return config
 
 
+def database_settings(name: str, default: str) -> dict:
+    """DATABASES["default"] from the URL in `name`, with connection reuse for PostgreSQL.
+
+    Opening a PostgreSQL connection costs more than most requests and tasks do, so connections are kept:
+    persistent per thread (DATABASE_CONN_MAX_AGE seconds, checked before reuse so a connection the server
+    dropped is replaced) or, with DATABASE_POOL=true, a psycopg pool per process. Every settings module uses this.
+    """
+    config = database_from_env(name, default)
+    config["ATOMIC_REQUESTS"] = False
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Web, worker and beat share the file: wait for locks instead of failing, take the write lock up front.
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        return config
+    config["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+    if env.bool("DATABASE_POOL", default=False):
+        # Django returns a pooled connection at the end of each request and task; the pool checks it on loan.
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX", default=4),
+        }
+    else:
+        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+    return config
+
+
 def broker_from_env(name: str, default: str) -> str:
     raw = env.str(name, default=default)
     scheme = urlsplit(raw).scheme

@@ -48,19 +48,23 @@ class EndpointAdmin(ReadOnlyAdmin):
             return "—"
         return f"{(timezone.now() - obj.oldest_pending_at).total_seconds():.0f} s ago"
 
-    @admin.action(description="Enable (and close the circuit breaker)", permissions=["view"])
+    @admin.action(description="Enable (and close the circuit breaker)", permissions=["operate"])
     def enable(self, request, queryset):
         for endpoint in queryset:
             services.endpoint_enable(endpoint_id=endpoint.pk)
         self.message_user(request, f"Enabled {len(queryset)} endpoint(s).", messages.SUCCESS)
 
-    @admin.action(description="Disable", permissions=["view"])
+    @admin.action(description="Disable", permissions=["operate"])
     def disable(self, request, queryset):
         for endpoint in queryset:
             services.endpoint_disable(endpoint_id=endpoint.pk, reason=f"disabled by {request.user} in admin")
         self.message_user(request, f"Disabled {len(queryset)} endpoint(s).", messages.SUCCESS)
 
-    @admin.action(description="Replay dead deliveries", permissions=["view"])
+    def has_replay_permission(self, request):
+        # Replaying changes deliveries, not the endpoint: it takes the permission that replaying one delivery takes.
+        return request.user.has_perm("sync.change_delivery")
+
+    @admin.action(description="Replay dead deliveries", permissions=["replay"])
     def replay_dead(self, request, queryset):
         ids = Delivery.objects.filter(endpoint__in=queryset, state=Delivery.State.DEAD).values_list("pk", flat=True)
         count = services.deliveries_replay(delivery_ids=list(ids))
@@ -93,12 +97,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def topic(self, obj):
         return obj.event.topic
 
-    @admin.action(description="Replay (re-queue with a fresh schedule)", permissions=["view"])
+    @admin.action(description="Replay (re-queue with a fresh schedule)", permissions=["operate"])
     def replay(self, request, queryset):
         count = services.deliveries_replay(delivery_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Re-queued {count} deliveries.", messages.SUCCESS)
 
-    @admin.action(description="Cancel (skip; later events of the order may go)", permissions=["view"])
+    @admin.action(description="Cancel (skip; later events of the order may go)", permissions=["operate"])
     def cancel(self, request, queryset):
         count = services.deliveries_cancel(
             delivery_ids=list(queryset.values_list("pk", flat=True)), reason=f"cancelled by {request.user}"
@@ -121,7 +125,7 @@ class OperatorAlertAdmin(ReadOnlyAdmin):
     list_select_related = ("endpoint", "delivery")
     actions = ("resolve",)
 
-    @admin.action(description="Mark resolved", permissions=["view"])
+    @admin.action(description="Mark resolved", permissions=["operate"])
     def resolve(self, request, queryset):
         count = services.alerts_resolve(alert_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Resolved {count} alert(s).", messages.SUCCESS)

@@ -6,7 +6,9 @@ Environment-specific modules (dev, test, production) only override defaults.
 from datetime import timedelta
 from pathlib import Path
 
-from ordersync.config import broker_from_env, database_from_env, env, fail
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+
+from ordersync.config import broker_from_env, database_settings, env, fail
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 RUN_DIR = Path(env.str("ORDERSYNC_RUN_DIR", default=str(BASE_DIR / ".run")))
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,6 +47,23 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Admin and the API docs load scripts only from this origin: an injected <script> or on* attribute never runs.
+# Inline styles stay allowed (admin's list displays and Swagger UI use them; styles cannot run code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The development error page masks passwords inside URLs (broker, cache, mail) as it masks the database's.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ordersync.reporting.ExceptionReporterFilter"
 
 ROOT_URLCONF = "ordersync.urls"
 WSGI_APPLICATION = "ordersync.wsgi.application"
@@ -63,17 +83,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_env("DATABASE_URL", default=f"sqlite:///{RUN_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: wait for locks instead of failing, take the write lock up front.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-elif env.bool("DATABASE_POOL", default=False):
-    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20)}}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": database_settings("DATABASE_URL", default=f"sqlite:///{RUN_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
@@ -143,6 +153,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes the database connection around every task unless this is set. Connections are kept
+# and recycled by age and health at each task boundary instead (ordersync/celery.py); Celery closes them only after
+# this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 
@@ -169,13 +183,15 @@ LOGGING = {
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The no-server broker used by `make run` when Redis is absent: messages are files shared by web and worker.
+    # kombu would otherwise write its exchange table to ./control in whatever directory the process started in.
     _broker_dir = RUN_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 

@@ -1,7 +1,7 @@
-from ordersync.config import broker_from_env, database_from_env
+from ordersync.config import broker_from_env, database_settings
 from ordersync.settings.base import *  # noqa: F403
 
-DATABASES = {"default": database_from_env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/ordersync")}
+DATABASES = {"default": database_settings("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/ordersync")}
 CELERY_BROKER_URL = broker_from_env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
 SYNC_ALLOW_PRIVATE_ENDPOINTS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ordersync.servers import web_server  # noqa: F401  (fixture for this package)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

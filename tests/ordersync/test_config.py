@@ -1,4 +1,8 @@
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +41,14 @@ def test_production_passes_the_deployment_checklist(run_manage):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(("variable", "value"), [("WEB_THREADS", "lots"), ("WEB_CONCURRENCY", "0")])
+def test_an_unusable_gunicorn_size_gives_one_line_naming_it(variable, value):
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    result = subprocess.run(
+        [str(gunicorn), "ordersync.wsgi", "-c", "python:ordersync.gunicorn_conf", "--bind", "127.0.0.1:0"],
+        env={**os.environ, variable: value}, capture_output=True, text=True, timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert_one_clear_line(result, variable)

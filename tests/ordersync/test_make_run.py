@@ -93,7 +93,9 @@ class RunningSystem:
 
 @pytest.fixture
 def system(tmp_path, request):
+    root_before = sorted(p.name for p in ROOT.iterdir())
     running = RunningSystem(tmp_path / "run", free_port(), request.param)
+    running.root_before = root_before
     yield running
     # A test that failed half-way must not leave web, worker or beat running: stop them as Ctrl-C would, then
     # kill whatever still carries this run's directory in its environment.
@@ -169,6 +171,9 @@ def test_make_run_serves_admin_delivers_through_the_worker_and_ctrl_c_stops_ever
         lambda: not processes_with_env("ORDERSYNC_RUN_DIR", str(system.run_dir)), 30,
         "every process started by make run to exit",
     )
+    # Everything a run writes (database, broker files with kombu's control folder, static) is in its run dir.
+    assert sorted(p.name for p in ROOT.iterdir()) == system.root_before
+    assert (system.run_dir / "broker" / "control").is_dir() == (system.env["CELERY_BROKER_URL"] == "filesystem://")
 
 
 def load_run_script():

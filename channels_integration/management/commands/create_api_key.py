@@ -3,8 +3,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from channels_integration.management.commands.create_channel import _describe
-from channels_integration.models import Channel
+from channels_integration.management.commands.create_channel import _describe, channel_by_code
 from channels_integration.scopes import ALL_SCOPES
 from channels_integration.services import api_key_create
 
@@ -20,10 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
 
     def handle(self, *args, channel, scopes, name, **options):
-        found = Channel.objects.filter(code=channel).first()
-        if found is None:
-            known = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet; run create_channel"
-            raise CommandError(f"No channel {channel!r}. Known channels: {known}.")
+        found = channel_by_code(channel)
         try:
             issued = api_key_create(
                 channel=found, scopes=[s.strip() for s in scopes.split(",") if s.strip()], name=name

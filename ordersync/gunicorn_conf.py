@@ -1,0 +1,28 @@
+"""gunicorn settings of every web process — `make run` (Procfile), production and the benchmarks:
+
+    gunicorn ordersync.wsgi -c python:ordersync.gunicorn_conf --bind 0.0.0.0:8000
+
+Threads (gthread): a slow request such as a large bulk occupies one thread, not the whole process, so /healthz
+and /readyz keep answering. Each thread keeps its own database connection (DATABASE_CONN_MAX_AGE), so a web
+process holds up to WEB_THREADS connections; docs/OPERATIONS.md sizes PostgreSQL's max_connections from this.
+"""
+
+from ordersync.config import env, fail
+
+
+def _positive(name: str, default: int) -> int:
+    try:
+        value = env.int(name, default=default)
+    except ValueError:
+        value = 0
+    if value < 1:
+        fail(f"{name}={env.str(name)!r} is not a positive whole number; e.g. {name}={default}")
+    return value
+
+
+worker_class = "gthread"
+workers = _positive("WEB_CONCURRENCY", 2)
+threads = _positive("WEB_THREADS", 4)
+# Longer than the slowest bounded request (a full bulk, see docs/OPERATIONS.md) so it is never cut off.
+timeout = _positive("WEB_TIMEOUT", 60)
+graceful_timeout = 10

@@ -1,0 +1,139 @@
+"""Every admin action of every registered ModelAdmin, found on admin.site (so a new action is walked too):
+a staff user holding every permission except the one that guards it is refused and nothing changes; a staff user
+with only view permissions plus that one runs it and something changes. No action may be guarded by "view"."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission, User
+from django.test import RequestFactory
+from django.urls import reverse
+
+from channels_integration.services import api_key_create, channel_create
+from orders.fsm import Status
+from sync.models import Delivery, OperatorAlert
+from sync.services import endpoint_disable
+from tests.orders.factories import make_order, stock_skus
+from tests.sync.factories import make_endpoint, publish
+
+SNAPSHOT_APPS = ("auth", "channels_integration", "inventory", "orders", "sync", "notifications")
+
+ACTIONS = sorted(
+    (f"{model._meta.label}.{name}", model_admin, name)
+    for model, model_admin in admin.site._registry.items()
+    for _func, name, _description in model_admin._get_base_actions()
+)
+
+
+@pytest.fixture
+def seeded(db):
+    """A row of every model with actions, in a state each action would change."""
+    Group.objects.create(name="walkers")
+    channel = channel_create(code="perm-walk")
+    api_key_create(channel=channel, scopes=["orders:read"])
+    channel_create(code="perm-walk-unused")  # deletable: no orders hold on to it
+    stock_skus("SKU-A", "SKU-B")
+    make_order(channel, Status.NEW)  # with its lines, history, reservations and ledger rows
+    active, _ = make_endpoint(url="http://127.0.0.1:9/active")
+    disabled, _ = make_endpoint(url="http://127.0.0.1:9/disabled")
+    publish(order_id=1)
+    publish(order_id=2)
+    dead = Delivery.objects.filter(endpoint=active, event__order_id=1).get()
+    Delivery.objects.filter(pk=dead.pk).update(state=Delivery.State.DEAD)
+    OperatorAlert.objects.create(kind=OperatorAlert.Kind.DELIVERY_DEAD, endpoint=active, delivery=dead,
+                                 message="dead")
+    endpoint_disable(endpoint_id=disabled.pk, reason="seeded")
+
+
+def snapshot() -> dict:
+    """Every row of every model; logging in (last_login) is not a change an action made."""
+    return {
+        model._meta.label: [{k: v for k, v in row.items() if k != "last_login"}
+                            for row in model._default_manager.order_by("pk").values()]
+        for app in SNAPSHOT_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+def staff_with(permissions) -> User:
+    user = User.objects.create_user(f"staff{User.objects.count()}", password="pw", is_staff=True)
+    user.user_permissions.set(permissions)
+    return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+def offers(model_admin, name: str, user: User) -> bool:
+    request = RequestFactory().get("/")
+    request.user = user
+    return name in model_admin.get_actions(request)
+
+
+def guarding_permissions(model_admin, name: str) -> list[Permission]:
+    """The permissions whose removal, from a staff user holding all of them, takes the action away."""
+    everything = list(Permission.objects.all())
+    user = staff_with(everything)
+    guarding = []
+    for permission in everything:
+        user.user_permissions.remove(permission)
+        if not offers(model_admin, name, User.objects.get(pk=user.pk)):
+            guarding.append(permission)
+        user.user_permissions.add(permission)
+    return guarding
+
+
+def rows(model_admin) -> list:
+    selected = list(model_admin.get_queryset(RequestFactory().get("/")).values_list("pk", flat=True))
+    assert selected, f"the seed has no {model_admin.opts.label} to act on; add one to the `seeded` fixture"
+    return selected
+
+
+def run_action(client, model_admin, name: str, user: User, selected: list):
+    opts = model_admin.opts
+    client.force_login(user)
+    return client.post(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        {"action": name, "_selected_action": selected, "index": 0, "post": "yes"},
+    )
+
+
+def test_the_walk_found_the_state_changing_actions():
+    names = {label for label, _admin, _name in ACTIONS}
+    assert {"sync.Endpoint.enable", "sync.Endpoint.disable", "sync.Endpoint.replay_dead", "sync.Delivery.replay",
+            "sync.Delivery.cancel", "sync.OperatorAlert.resolve"} <= names
+
+
+@pytest.mark.parametrize(("label", "model_admin", "name"), ACTIONS, ids=[label for label, _a, _n in ACTIONS])
+def test_every_admin_action_needs_more_than_view(label, model_admin, name, seeded, client):
+    func = model_admin.get_action(name)[0]
+    declared = getattr(func, "allowed_permissions", ())
+    assert declared and "view" not in declared, f"{label} must be guarded by a change or custom permission"
+
+    everyone = User.objects.create_superuser("root", password="pw")
+    if not offers(model_admin, name, everyone):
+        # Offered to nobody (delete on a read-only console): refused even with every permission.
+        holder = staff_with(Permission.objects.all())
+        before = snapshot()
+        response = run_action(client, model_admin, name, holder, rows(model_admin))
+        assert response.status_code in (200, 302)
+        assert snapshot() == before
+        return
+
+    guarding = guarding_permissions(model_admin, name)
+    assert guarding, f"{label}: no single permission guards it"
+    assert not [p for p in guarding if p.codename.startswith("view_")], f"{label} is guarded by a view permission"
+
+    lacking = staff_with(Permission.objects.exclude(pk__in=[p.pk for p in guarding]))
+    holder = staff_with([*Permission.objects.filter(codename__startswith="view_"), *guarding])
+    before = snapshot()
+    response = run_action(client, model_admin, name, lacking, rows(model_admin))
+    assert response.status_code in (200, 302)
+    assert not offers(model_admin, name, lacking)
+    assert snapshot() == before, f"{label} changed data for a user without {guarding}"
+
+    # One row at a time: a row the action may not touch (a channel that has orders) must not hide the others.
+    for pk in rows(model_admin):
+        response = run_action(client, model_admin, name, holder, [pk])
+        assert response.status_code in (200, 302), response.content[:500]
+        if snapshot() != before:
+            break
+    else:
+        raise AssertionError(f"{label} changed nothing for a user with {guarding}")
