@@ -2,13 +2,17 @@
 a staff user holding every permission except the one that guards it is refused and nothing changes; a staff user
 with only view permissions plus that one runs it and something changes. No action may be guarded by "view"."""
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
+from analytics.services import promotion_create
 from channels_integration.services import api_key_create, channel_create
 from orders.fsm import Status
 from sync.models import Delivery, OperatorAlert
@@ -16,7 +20,7 @@ from sync.services import endpoint_disable
 from tests.orders.factories import make_order, stock_skus
 from tests.sync.factories import make_endpoint, publish
 
-SNAPSHOT_APPS = ("auth", "channels_integration", "inventory", "orders", "sync", "notifications")
+SNAPSHOT_APPS = ("auth", "channels_integration", "inventory", "orders", "sync", "notifications", "analytics")
 
 ACTIONS = sorted(
     (f"{model._meta.label}.{name}", model_admin, name)
@@ -43,6 +47,8 @@ def seeded(db):
     OperatorAlert.objects.create(kind=OperatorAlert.Kind.DELIVERY_DEAD, endpoint=active, delivery=dead,
                                  message="dead")
     endpoint_disable(endpoint_id=disabled.pk, reason="seeded")
+    promotion_create(name="seeded sale", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1),
+                     uplift_percent=50)
 
 
 def snapshot() -> dict:
