@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class NotificationsConfig(AppConfig):
-    """Customer notifications react to sync events; built by a later issue (see docs/ARCHITECTURE.md)."""
+    """Customer notifications: email per order event through the sync engine's handler endpoints."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
+
+    def ready(self):
+        from notifications import handlers  # noqa: F401 - registers the sync handler in every process
