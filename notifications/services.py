@@ -17,6 +17,7 @@ may have it, so only an operator decides to resend (a new row, `notification_res
 import contextlib
 import smtplib
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 
@@ -144,32 +145,57 @@ def _deliver(row: Notification, *, payload: dict, channel, rules, timeout: float
     )
     if not claimed:  # another worker got here first; its outcome decides
         return HandlerResult(ok=False, detail=f"notification {row.pk} changed meanwhile", retry_after=timeout)
-    error = _send(_message(row, rendered, channel=channel, rules=rules, message_id=message_id), timeout=timeout)
+    sent = _send(_message(row, rendered, channel=channel, rules=rules, message_id=message_id), timeout=timeout)
     mine = Notification.objects.filter(pk=row.pk, send_token=token)
-    if error:
+    if sent.ambiguous:
+        mine.update(state=State.UNKNOWN, send_token=None, send_lease_until=None,
+                    error=f"{sent.error}: the mail server may have taken it; not sent again automatically")
+        return HandlerResult(ok=True, detail=f"notification {row.pk}: outcome unknown ({sent.error})")
+    if sent.error:
         # A slow attempt whose row a retry already marked unknown knows better now: it failed.
         gave_up = State.FAILED if last_attempt else State.QUEUED
-        mine.update(send_token=None, send_lease_until=None, error=error,
+        mine.update(send_token=None, send_lease_until=None, error=sent.error,
                     state=Case(When(state=State.UNKNOWN, then=Value(State.FAILED)), default=Value(gave_up)))
-        return HandlerResult(ok=False, detail=f"mail server: {error}")
+        return HandlerResult(ok=False, detail=f"mail server: {sent.error}")
     mine.update(state=State.SENT, sent_at=timezone.now(), send_token=None, send_lease_until=None, error="")
     return HandlerResult(ok=True, detail=f"sent to {row.recipient} as {message_id}")
 
 
-def _send(message: EmailMultiAlternatives, *, timeout: float) -> str:
-    """Hands the message to the configured backend; returns the error, or "" once the server accepted it."""
+@dataclass
+class _SendOutcome:
+    error: str = ""
+    # The failure came after the message itself went out (a timeout or drop while waiting for the server's
+    # answer to it): the server may have taken it, exactly like a worker dying at that point.
+    ambiguous: bool = False
+
+
+def _send(message: EmailMultiAlternatives, *, timeout: float) -> _SendOutcome:
+    """Hands the message to the configured backend and says whether the server accepted it."""
     connection = get_connection(timeout=timeout)
+    handed_over = False
     try:
         connection.open()
+        smtp = getattr(connection, "connection", None)
+        if smtp is not None:  # the SMTP backend: note when the DATA phase starts (everything before is safe)
+            data = smtp.data
+
+            def data_noting_handover(msg):
+                nonlocal handed_over
+                handed_over = True
+                return data(msg)
+
+            smtp.data = data_noting_handover
         if connection.send_messages([message]) != 1:
-            return "the mail backend did not accept the message"
+            return _SendOutcome(error="the mail backend did not accept the message")
+    except smtplib.SMTPResponseException as exc:  # the server answered with a refusal: it did not take it
+        return _SendOutcome(error=f"{type(exc).__name__}: {exc.smtp_code} {exc.smtp_error!r}")
     except (smtplib.SMTPException, OSError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _SendOutcome(error=f"{type(exc).__name__}: {exc}", ambiguous=handed_over)
     finally:
         # The message is accepted or not by now; a failing QUIT must not turn a sent message into a retry.
         with contextlib.suppress(smtplib.SMTPException, OSError):
             connection.close()
-    return ""
+    return _SendOutcome()
 
 
 def _fail(row: Notification, error: str, *, permanent: bool) -> HandlerResult:
