@@ -11,6 +11,7 @@
 import asyncio
 import email
 import email.policy
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ class Hang:
 
 
 ACCEPT = "accept"
+# aiosmtpd logs every SMTP command at INFO; failures of a test are easier to read without them.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class _Handler:
