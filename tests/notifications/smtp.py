@@ -3,7 +3,7 @@
     smtp_server.messages                          # every accepted message, parsed (email.message.EmailMessage)
     smtp_server.script(["451 4.3.0 busy", "accept"])   # one answer per DATA, then the default (accept)
     smtp_server.default = "554 5.7.1 refused"     # answer everything with this
-    smtp_server.script([Hang(3)])                  # hold the DATA answer past the client's timeout, then accept
+    smtp_server.script([Hang(3)])                  # store the message, answer 250 only after 3 s
     smtp_server.on_message.append(fn)             # runs once a message is stored, before the answer is sent
     smtp_server.stop(); smtp_server.start()       # an outage on the same port
 """
@@ -36,10 +36,7 @@ class _Handler:
 
     async def handle_DATA(self, server, session, envelope):
         answer = self.server.next_answer()
-        if isinstance(answer, Hang):
-            await asyncio.sleep(answer.seconds)
-            answer = ACCEPT
-        if answer != ACCEPT:
+        if isinstance(answer, str) and answer != ACCEPT:
             with self.server.lock:
                 self.server.refused += 1
             return answer
@@ -48,6 +45,8 @@ class _Handler:
             self.server.messages.append(message)
         for callback in list(self.server.on_message):
             callback(message)
+        if isinstance(answer, Hang):  # the message is stored; the answer comes late (or never reaches the client)
+            await asyncio.sleep(answer.seconds)
         return "250 2.0.0 OK: queued"
 
 
