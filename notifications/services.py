@@ -14,25 +14,22 @@ next attempt finds it and, once the lease is over, marks the row `unknown` inste
 may have it, so only an operator decides to resend (a new row, `notification_resend`).
 """
 
-import contextlib
-import smtplib
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from notifications import selectors
+from notifications import mail, selectors
 from notifications.events import EMAIL_ENDPOINT, EMAIL_ENDPOINT_TOPICS, EMAIL_HANDLER, EVENTS, RESEND_TOPIC
 from notifications.models import Notification
-from notifications.rendering import RenderError, choose_language, render_email
+from notifications.rendering import RenderedEmail, RenderError, choose_language, render_email
 from sync.handlers import HandlerResult
 from sync.models import Endpoint, Event
 from sync.services import endpoint_create, event_publish
@@ -80,15 +77,32 @@ def email_for_event(*, event_id, topic: str, payload: dict, timeout: float, last
     recipient = (payload.get("customer") or {}).get("email", "").strip()
     problem = (_rule_problem(topic=topic, channel_code=payload["channel"], channel=channel, rules=rules)
                or _recipient_problem(recipient))
-    language = choose_language(order_language=payload.get("language"),
-                               channel_language=rules.default_language if rules else None)
-    row, _ = Notification.objects.get_or_create(
-        event_id=event_id, medium=Notification.Medium.EMAIL, recipient=recipient, resend_of=None,
-        defaults={"order_id": payload["id"], "order_number": payload["number"], "channel_code": payload["channel"],
-                  "topic": topic, "language": language, "state": State.SUPPRESSED if problem else State.QUEUED,
-                  "error": problem},
-    )
-    return _deliver(row, payload=payload, channel=channel, rules=rules, timeout=timeout, last_attempt=last_attempt)
+    key = {"event_id": event_id, "medium": Notification.Medium.EMAIL, "recipient": recipient, "resend_of": None}
+    fields = {"order_id": payload["id"], "order_number": payload["number"], "channel_code": payload["channel"],
+              "topic": topic, "language": choose_language(order_language=payload.get("language"),
+                                                          channel_language=rules.default_language if rules else None)}
+    if problem:
+        row, _ = Notification.objects.get_or_create(**key, defaults={**fields, "state": State.SUPPRESSED,
+                                                                     "error": problem})
+        return _deliver(row, payload=payload, channel=channel, rules=rules, timeout=timeout, last_attempt=last_attempt)
+    # The common case, a first attempt: one INSERT writes the row with its send marker and the rendered message.
+    row = Notification(**key, **fields)
+    try:
+        rendered = _render(row, payload=payload, channel=channel, rules=rules)
+    except RenderError as exc:
+        row, created = Notification.objects.get_or_create(**key, defaults={**fields, "state": State.FAILED})
+        if not created:  # e.g. sent before the template broke: its state decides
+            return _deliver(row, payload=payload, channel=channel, rules=rules, timeout=timeout,
+                            last_attempt=last_attempt)
+        return _fail(row, str(exc), permanent=True)
+    claim = _Claim(rendered=rendered, timeout=timeout)
+    try:
+        with transaction.atomic():
+            claim.apply(row, attempts=1).save(force_insert=True)
+    except IntegrityError:  # a retry or a duplicate: the existing row says what happened
+        row = Notification.objects.get(**key)
+        return _deliver(row, payload=payload, channel=channel, rules=rules, timeout=timeout, last_attempt=last_attempt)
+    return _send_claimed(row, claim, channel=channel, rules=rules, last_attempt=last_attempt)
 
 
 def email_resend_deliver(*, notification_id: int, payload: dict, timeout: float, last_attempt: bool) -> HandlerResult:
@@ -104,19 +118,47 @@ def email_resend_deliver(*, notification_id: int, payload: dict, timeout: float,
     return _deliver(row, payload=payload, channel=channel, rules=rules, timeout=timeout, last_attempt=last_attempt)
 
 
-def _message(row: Notification, rendered, *, channel, rules, message_id: str) -> EmailMultiAlternatives:
+def _render(row: Notification, *, payload: dict, channel, rules) -> RenderedEmail:
+    if channel is None:
+        raise RenderError(f"channel {row.channel_code!r} does not exist")
+    return render_email(topic=row.topic, payload=payload, language=row.language,
+                        shop_name=rules.sender_name or channel.name, tracking_overrides=rules.tracking_urls)
+
+
+class _Claim:
+    """The send marker and the message it stands for, written before the message goes to the server."""
+
+    def __init__(self, *, rendered: RenderedEmail, timeout: float, message_id: str = ""):
+        self.rendered, self.timeout = rendered, timeout
+        self.token = uuid.uuid4()
+        self.message_id = message_id or make_msgid("notification", domain=settings.DEFAULT_FROM_EMAIL.rsplit("@")[-1])
+        self.fields = {
+            "state": State.QUEUED, "send_token": self.token,
+            "send_lease_until": timezone.now() + timedelta(seconds=timeout), "subject": rendered.subject[:255],
+            "body_text": rendered.text, "body_html": rendered.html, "provider_message_id": self.message_id,
+            "error": "",
+        }
+
+    def apply(self, row: Notification, **more) -> Notification:
+        for name, value in {**self.fields, **more}.items():
+            setattr(row, name, value)
+        return row
+
+
+def _message(row: Notification, claim: _Claim, *, channel, rules) -> EmailMultiAlternatives:
     sender = formataddr((rules.sender_name or channel.name, settings.DEFAULT_FROM_EMAIL))
     message = EmailMultiAlternatives(
-        subject=rendered.subject, body=rendered.text, from_email=sender, to=[row.recipient],
+        subject=claim.rendered.subject, body=claim.rendered.text, from_email=sender, to=[row.recipient],
         reply_to=[rules.reply_to] if rules.reply_to else None,
-        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated",
+        headers={"Message-ID": claim.message_id, "Auto-Submitted": "auto-generated",
                  "Content-Language": row.language, "X-OrderSync-Notification": str(row.pk)},
     )
-    message.attach_alternative(rendered.html, "text/html")
+    message.attach_alternative(claim.rendered.html, "text/html")
     return message
 
 
 def _deliver(row: Notification, *, payload: dict, channel, rules, timeout: float, last_attempt: bool) -> HandlerResult:
+    """An existing row: a retry, a duplicate, or a resend."""
     now = timezone.now()
     if row.state in FINISHED:
         return HandlerResult(ok=True, detail=f"notification {row.pk} already {row.state}: {row.error or row.recipient}")
@@ -128,25 +170,21 @@ def _deliver(row: Notification, *, payload: dict, channel, rules, timeout: float
         Notification.objects.filter(pk=row.pk, send_token=row.send_token, state=State.QUEUED).update(
             state=State.UNKNOWN, error=UNKNOWN_REASON)
         return HandlerResult(ok=True, detail=f"notification {row.pk}: outcome unknown, not sent again")
-    if channel is None:
-        return _fail(row, f"channel {row.channel_code!r} does not exist", permanent=True)
     try:
-        rendered = render_email(topic=row.topic, payload=payload, language=row.language,
-                                shop_name=rules.sender_name or channel.name, tracking_overrides=rules.tracking_urls)
+        rendered = _render(row, payload=payload, channel=channel, rules=rules)
     except RenderError as exc:
         return _fail(row, str(exc), permanent=True)
-    message_id = row.provider_message_id or make_msgid(f"notification-{row.pk}",
-                                                       domain=settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1])
-    token = uuid.uuid4()
+    claim = _Claim(rendered=rendered, timeout=timeout, message_id=row.provider_message_id)
     claimed = Notification.objects.filter(pk=row.pk, send_token=None, state__in=(State.QUEUED, State.FAILED)).update(
-        state=State.QUEUED, send_token=token, send_lease_until=now + timedelta(seconds=timeout),
-        subject=rendered.subject[:255], body_text=rendered.text, body_html=rendered.html,
-        provider_message_id=message_id, attempts=F("attempts") + 1, error="",
-    )
+        **claim.fields, attempts=F("attempts") + 1)
     if not claimed:  # another worker got here first; its outcome decides
         return HandlerResult(ok=False, detail=f"notification {row.pk} changed meanwhile", retry_after=timeout)
-    sent = _send(_message(row, rendered, channel=channel, rules=rules, message_id=message_id), timeout=timeout)
-    mine = Notification.objects.filter(pk=row.pk, send_token=token)
+    return _send_claimed(row, claim, channel=channel, rules=rules, last_attempt=last_attempt)
+
+
+def _send_claimed(row: Notification, claim: _Claim, *, channel, rules, last_attempt: bool) -> HandlerResult:
+    sent = mail.send(_message(row, claim, channel=channel, rules=rules), timeout=claim.timeout)
+    mine = Notification.objects.filter(pk=row.pk, send_token=claim.token)
     if sent.ambiguous:
         mine.update(state=State.UNKNOWN, send_token=None, send_lease_until=None,
                     error=f"{sent.error}: the mail server may have taken it; not sent again automatically")
@@ -157,45 +195,18 @@ def _deliver(row: Notification, *, payload: dict, channel, rules, timeout: float
         mine.update(send_token=None, send_lease_until=None, error=sent.error,
                     state=Case(When(state=State.UNKNOWN, then=Value(State.FAILED)), default=Value(gave_up)))
         return HandlerResult(ok=False, detail=f"mail server: {sent.error}")
-    mine.update(state=State.SENT, sent_at=timezone.now(), send_token=None, send_lease_until=None, error="")
-    return HandlerResult(ok=True, detail=f"sent to {row.recipient} as {message_id}")
+    with transaction.atomic():
+        _without_flush_wait()
+        mine.update(state=State.SENT, sent_at=timezone.now(), send_token=None, send_lease_until=None, error="")
+    return HandlerResult(ok=True, detail=f"sent to {row.recipient} as {claim.message_id}")
 
 
-@dataclass
-class _SendOutcome:
-    error: str = ""
-    # The failure came after the message itself went out (a timeout or drop while waiting for the server's
-    # answer to it): the server may have taken it, exactly like a worker dying at that point.
-    ambiguous: bool = False
-
-
-def _send(message: EmailMultiAlternatives, *, timeout: float) -> _SendOutcome:
-    """Hands the message to the configured backend and says whether the server accepted it."""
-    connection = get_connection(timeout=timeout)
-    handed_over = False
-    try:
-        connection.open()
-        smtp = getattr(connection, "connection", None)
-        if smtp is not None:  # the SMTP backend: note when the DATA phase starts (everything before is safe)
-            data = smtp.data
-
-            def data_noting_handover(msg):
-                nonlocal handed_over
-                handed_over = True
-                return data(msg)
-
-            smtp.data = data_noting_handover
-        if connection.send_messages([message]) != 1:
-            return _SendOutcome(error="the mail backend did not accept the message")
-    except smtplib.SMTPResponseException as exc:  # the server answered with a refusal: it did not take it
-        return _SendOutcome(error=f"{type(exc).__name__}: {exc.smtp_code} {exc.smtp_error!r}")
-    except (smtplib.SMTPException, OSError) as exc:
-        return _SendOutcome(error=f"{type(exc).__name__}: {exc}", ambiguous=handed_over)
-    finally:
-        # The message is accepted or not by now; a failing QUIT must not turn a sent message into a retry.
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            connection.close()
-    return _SendOutcome()
+def _without_flush_wait() -> None:
+    """For the `sent` mark only: if a database crash loses it, the send marker (committed durably before the
+    message went out) is still there and the retry records `unknown`; it never causes a second email."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _fail(row: Notification, error: str, *, permanent: bool) -> HandlerResult:

@@ -1,11 +1,20 @@
 import pytest
 
+from notifications.selectors import channel_settings_forget
 from notifications.services import notification_endpoint_ensure
 from sync.models import Delivery, Endpoint
 from sync.services import delivery_attempt
 from tests.factories import ChannelFactory
 from tests.notifications.smtp import SMTPServer
 from tests.orders.factories import stock_skus
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_settings():
+    """Rolled-back test data fires no signals; never let one test see another's cached channel rules."""
+    channel_settings_forget()
+    yield
+    channel_settings_forget()
 
 
 @pytest.fixture

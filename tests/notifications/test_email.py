@@ -189,3 +189,20 @@ def test_resend_records_a_new_row_and_sends_the_same_message_again(shop, email_e
     assert again.provider_message_id != original.provider_message_id
     original.refresh_from_db()
     assert original.state == "sent"
+
+
+def test_a_settings_change_applies_to_the_next_email_at_once(shop, email_endpoint):
+    order = make_order(shop)
+    deliver_pending(email_endpoint)  # this process now holds the channel's rules
+    rules = ChannelNotificationSettings.objects.create(channel=shop, sender_name="Renamed Shop")
+    advance(order, "pay")
+    deliver_pending(email_endpoint)
+    rules.events = ["order.shipped"]
+    rules.save()
+    advance(order, "start_fulfilment", "ship")
+    deliver_pending(email_endpoint)
+
+    assert [m.from_email for m in mail.outbox] == ["Demo Shop <orders@ordersync.localhost>",
+                                                   "Renamed Shop <orders@ordersync.localhost>",
+                                                   "Renamed Shop <orders@ordersync.localhost>"]
+    assert mail.outbox[-1].subject == f"Your order {order.number} is on its way"

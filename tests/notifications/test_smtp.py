@@ -88,3 +88,17 @@ def test_two_workers_handling_the_same_event_at_once_send_it_once(smtp_settings,
     assert loser.retry_after and loser.retry_after > 0
     assert smtp_server.received() == 1 and Notification.objects.get().state == "sent"
     assert mail.outbox == []  # the real server got it, not the locmem backend
+
+
+@pytest.mark.django_db
+def test_a_kept_connection_the_server_dropped_is_replaced_within_the_same_attempt(smtp_settings, smtp_server, shop,
+                                                                                  email_endpoint):
+    make_order(shop)
+    deliver_pending(email_endpoint)  # leaves this thread's SMTP connection open
+    smtp_server.stop()  # the server goes away and comes back: the kept connection is dead
+    smtp_server.start()
+    make_order(shop)
+
+    assert deliver_pending(email_endpoint) == ["succeeded"]
+    assert smtp_server.received() == 2
+    assert sorted(Notification.objects.values_list("attempts", flat=True)) == [1, 1]
