@@ -9,14 +9,15 @@ from django.utils.html import format_html
 
 from notifications import selectors, services
 from notifications.events import EVENTS
-from notifications.models import ChannelNotificationSettings, Notification
+from notifications.models import ChannelNotificationSettings, Notification, default_events
 from ordersync.admin import ReadOnlyAdmin
 
 
 class ChannelNotificationSettingsForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         choices=[(topic, f"{spec.label} ({topic})") for topic, spec in EVENTS.items()],
-        widget=forms.CheckboxSelectMultiple, required=False, help_text="Order events that email the customer.",
+        widget=forms.CheckboxSelectMultiple, required=False, initial=default_events,
+        help_text="Order events that email the customer.",
     )
 
     class Meta:
@@ -80,7 +81,7 @@ class NotificationAdmin(ReadOnlyAdmin):
         if not obj.body_html:
             return "—"
         return format_html('<iframe sandbox="" srcdoc="{}" title="rendered email" '
-                           'style="width: 100%; max-width: 720px; height: 720px; border: 1px solid #ccc"></iframe>',
+                           'style="width: 680px; max-width: 100%; height: 760px; border: 1px solid #ccc"></iframe>',
                            obj.body_html)
 
     @admin.display(description="HTML source")

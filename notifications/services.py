@@ -5,13 +5,15 @@ retries, ordering, attempt logs and dead letters are the engine's. What this mod
 customer never gets the same notification twice:
 
 1. the `Notification` row is created once per (event, medium, recipient) — a duplicate or retried call finds it;
-2. before the message goes to the mail server, the row gets a `send_token` and a short `send_lease_until`
-   (committed), and the rendered message;
-3. after the server's answer the row is marked `sent` (or the token is cleared for a retry).
+2. before the message goes to the mail server, the row carries a `send_token`, a short `send_lease_until` and
+   the rendered message, durably committed (on a first attempt, in the INSERT itself);
+3. after the server's answer the row is marked `sent`, or the token is cleared for a retry when the server
+   refused or was never reached (notifications/mail.py tells those apart from an answer lost after DATA).
 
 A worker that dies between 2 and 3 — possibly after the server took the message — leaves the token behind. The
 next attempt finds it and, once the lease is over, marks the row `unknown` instead of sending again: a customer
-may have it, so only an operator decides to resend (a new row, `notification_resend`).
+may have it, so only an operator decides to resend (a new row, `notification_resend`). An answer lost after
+DATA (timeout, dropped connection) is the same case and is marked `unknown` at once.
 """
 
 import uuid
@@ -74,7 +76,7 @@ def email_for_event(*, event_id, topic: str, payload: dict, timeout: float, last
     if topic not in EVENTS:
         return HandlerResult(ok=True, detail=f"{topic} does not notify customers")
     channel, rules = selectors.channel_settings(code=payload["channel"])
-    recipient = (payload.get("customer") or {}).get("email", "").strip()
+    recipient = ((payload.get("customer") or {}).get("email") or "").strip()
     problem = (_rule_problem(topic=topic, channel_code=payload["channel"], channel=channel, rules=rules)
                or _recipient_problem(recipient))
     key = {"event_id": event_id, "medium": Notification.Medium.EMAIL, "recipient": recipient, "resend_of": None}

@@ -1,6 +1,8 @@
 """Notification log and per-channel settings in admin: bounded queries, filters, the message shown safely,
 resend only with its own permission, settings validated."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core import mail
@@ -93,6 +95,8 @@ def settings_form(shop, **overrides):
 
 
 def test_channel_settings_are_edited_in_admin(admin_client, shop):
+    add_page = admin_client.get(reverse("admin:notifications_channelnotificationsettings_add")).content.decode()
+    assert len(re.findall(r'<input type="checkbox" name="events" value="order\.\w+"[^>]* checked>', add_page)) == 6
     response = admin_client.post(reverse("admin:notifications_channelnotificationsettings_add"), settings_form(shop))
     assert response.status_code == 302
     saved = ChannelNotificationSettings.objects.get(channel=shop)
