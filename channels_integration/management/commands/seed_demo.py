@@ -11,6 +11,7 @@ from channels_integration.models import Channel
 from channels_integration.services import channel_create
 from inventory.models import Sku
 from inventory.services import sku_upsert, stock_receive, warehouse_upsert
+from notifications.services import notification_endpoint_ensure
 from sync.models import Endpoint
 from sync.services.endpoints import endpoint_create, endpoint_set_url
 
@@ -66,6 +67,7 @@ class Command(BaseCommand):
                                       reason="demo data")
             if receiver_base:
                 self._endpoints(receiver_base.rstrip("/"))
+            notification_endpoint_ensure()  # customer email (EMAIL_URL; the console by default)
         order_history_seed(days=DEMO_HISTORY_DAYS, orders_per_hour=3,
                            channels=list(Channel.objects.filter(active=True)))
         username, password = self._operator()
