@@ -14,9 +14,12 @@ from django.utils import timezone
 
 from analytics.services import promotion_create
 from channels_integration.services import api_key_create, channel_create
+from notifications.models import ChannelNotificationSettings
+from notifications.services import notification_endpoint_ensure
 from orders.fsm import Status
 from sync.models import Delivery, OperatorAlert
 from sync.services import endpoint_disable
+from tests.notifications.conftest import deliver_pending
 from tests.orders.factories import make_order, stock_skus
 from tests.sync.factories import make_endpoint, publish
 
@@ -37,7 +40,10 @@ def seeded(db):
     api_key_create(channel=channel, scopes=["orders:read"])
     channel_create(code="perm-walk-unused")  # deletable: no orders hold on to it
     stock_skus("SKU-A", "SKU-B")
+    email = notification_endpoint_ensure()
+    ChannelNotificationSettings.objects.create(channel=channel)
     make_order(channel, Status.NEW)  # with its lines, history, reservations and ledger rows
+    deliver_pending(email)  # its order.created email: a sent notification to resend
     active, _ = make_endpoint(url="http://127.0.0.1:9/active")
     disabled, _ = make_endpoint(url="http://127.0.0.1:9/disabled")
     publish(order_id=1)
