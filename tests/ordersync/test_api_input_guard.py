@@ -80,3 +80,26 @@ def test_tabs_and_newlines_in_free_text_are_kept(live_api):
                              json={"reason": "call the customer:\n\tsecond line\r\n"})
     assert response.status_code == 200, response.text
     assert "\n\tsecond line" in live_api.order.status_changes.latest("id").reason
+
+
+@pytest.fixture
+def webhook_view_urls(settings):
+    settings.ROOT_URLCONF = "tests.ordersync.urls_with_a_webhook_view"
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (b'{"title": "a\\u0000b"}', "invalid_characters"),
+    (b'{"id": 1, "id": 2}', "malformed_json"),
+    (b"[" * 5000 + b"]" * 5000, "malformed_json"),
+])
+def test_plain_django_views_on_webhook_paths_get_the_same_body_checks(live_server, webhook_view_urls, body, code):
+    import requests
+
+    url = f"{live_server.url}/webhooks/probe/"
+    response = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400 and response.json()["code"] == code, response.text[:300]
+    ok = requests.post(url, data=b'{"title": "caf\\u00e9\\n"}', headers={"Content-Type": "application/json"},
+                       timeout=10, params={"topic": "orders/create"})
+    assert ok.status_code == 200 and ok.json() == {"received": {"title": "café\n"}}
+    assert "no-store" in ok.headers["Cache-Control"]
+    assert requests.get(url, params={"topic": "a\x00"}, timeout=10).json()["code"] == "invalid_characters"
