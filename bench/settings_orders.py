@@ -4,5 +4,5 @@ from bench.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls_orders"
 # The benchmark measures the API, not the rate limiter's refusals.
-ORDERS_API_THROTTLE_RATE = "100000000/min"
+API_THROTTLE_RATE = "100000000/min"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}

@@ -1,20 +1,12 @@
 from rest_framework import serializers
 
 from inventory.models import Sku, Warehouse
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: "5", 5.0 and true are refused instead of being coerced."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+from ordersync.fields import StrictBooleanField, StrictIntegerField, Text
 
 
 class SkuWriteSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=300)
-    track_inventory = serializers.BooleanField(default=True)
+    name = Text(max_length=300)
+    track_inventory = StrictBooleanField(default=True)
     safety_stock = StrictIntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
 
@@ -43,14 +35,14 @@ class AvailabilityListSerializer(serializers.Serializer):
 
 
 class StockChangeSerializer(serializers.Serializer):
-    warehouse = serializers.CharField(max_length=50)
+    warehouse = Text(max_length=50)
     on_hand = StrictIntegerField(
         min_value=0, max_value=2**31 - 1, required=False, help_text="Absolute count (after a stock take)."
     )
     delta = StrictIntegerField(
         min_value=-(2**31), max_value=2**31 - 1, required=False, help_text="Change to on hand; not zero."
     )
-    reason = serializers.CharField(max_length=200)
+    reason = Text(max_length=200)
 
     def validate_delta(self, value):
         if value == 0:

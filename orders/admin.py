@@ -7,21 +7,26 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from orders.actors import Actor
-from orders.fsm import allowed_from
-from orders.models import Order, OrderLine, OrderStatusChange
-from orders.services import actor_may, order_transition
+from orders.fsm import TRANSITIONS
+from orders.models import ORDER_AMOUNTS, Order, OrderLine, OrderStatusChange
+from orders.money import money_str
+from orders.services import order_transition, transitions_offered
 from ordersync.admin import ReadOnlyAdmin
 from ordersync.api import ApiError
 
-# Extra inputs each transition's button asks for (the API's TransitionInSerializer requires the same).
-TRANSITION_INPUTS = {
-    "pay": ("amount", "currency", "payment_reference"),
-    "ship": ("tracking_number", "carrier"),
-    "cancel": ("reason",),
-    "hold": ("reason",),
-    "refund": ("reason",),
-}
-PAYLOAD_FIELDS = ("reason", "amount", "currency", "payment_reference", "tracking_number", "carrier")
+# Every field any transition's form may post; each button asks for its own transition's inputs.
+PAYLOAD_FIELDS = tuple(dict.fromkeys(field for spec in TRANSITIONS.values() for field in spec.inputs))
+
+
+def money_display(field: str, source=lambda obj: obj):
+    """A read-only admin column showing an amount in its currency's precision (EUR 30.40, JPY 1500, KWD 1.125)."""
+
+    @admin.display(description=field.replace("_", " "), ordering=field)
+    def show(self, obj):
+        return money_str(getattr(obj, field), source(obj).currency)
+
+    show.__name__ = f"{field}_display"
+    return show
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -41,8 +46,10 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ("position", "sku", "name", "quantity", "unit_price", "line_total")
+    fields = ("position", "sku", "name", "quantity", "unit_price_display", "line_total_display")
     readonly_fields = fields
+    unit_price_display = money_display("unit_price", source=lambda line: line.order)
+    line_total_display = money_display("line_total", source=lambda line: line.order)
 
 
 class OrderStatusChangeInline(ReadOnlyInline):
@@ -54,14 +61,23 @@ class OrderStatusChangeInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("number", "external_id", "channel", "status", "total", "currency", "customer_email", "placed_at",
-                    "updated_at")
+    list_display = ("number", "external_id", "channel", "status", "total_display", "currency", "customer_email",
+                    "placed_at", "updated_at")
     list_filter = ("status", "channel", ("placed_at", admin.DateFieldListFilter))
     search_fields = ("number", "external_id", "customer_email")
     list_select_related = ("channel",)
     date_hierarchy = "placed_at"
     inlines = [OrderLineInline, OrderStatusChangeInline]
     show_full_result_count = False
+    subtotal_display = money_display("subtotal")
+    shipping_total_display = money_display("shipping_total")
+    tax_total_display = money_display("tax_total")
+    discount_total_display = money_display("discount_total")
+    total_display = money_display("total")
+
+    def get_fields(self, request, obj=None):
+        """Every field as Django would list it, amounts shown in their currency's precision."""
+        return [f"{name}_display" if name in ORDER_AMOUNTS else name for name in super().get_fields(request, obj)]
 
     def get_urls(self):
         return [
@@ -74,12 +90,10 @@ class OrderAdmin(ReadOnlyAdmin):
         order = self.get_object(request, object_id)
         buttons = []
         if order is not None:
-            actor = Actor.for_user(request.user)
             buttons = [
-                {"name": name, "inputs": TRANSITION_INPUTS.get(name, ("reason",)),
+                {"name": name, "label": TRANSITIONS[name].label, "inputs": TRANSITIONS[name].inputs,
                  "url": reverse("admin:orders_order_transition", args=[order.pk, name])}
-                for name in allowed_from(Order, order.status)
-                if actor_may(actor, name)
+                for name in transitions_offered(actor=Actor.for_user(request.user), status=order.status)
             ]
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "transitions": buttons})
 

@@ -35,7 +35,8 @@ def render_mermaid() -> str:
         "# Order states",
         "",
         "Edges: transition [guards] (API scope; `system` = only the expiry task). "
-        "Every transition also has a Django permission `orders.<verb>_order` and publishes an `order.*` event.",
+        "Every transition a person may run has a Django permission `orders.<verb>_order`; every one publishes an "
+        "`order.*` event.",
         "",
         "```mermaid",
         "stateDiagram-v2",
@@ -50,6 +51,6 @@ def render_mermaid() -> str:
     for row in transition_table(Order):
         lines.append(
             f"| {row['source']} | {row['name']} | {row['target']} | {', '.join(row['guards']) or '-'} | "
-            f"{row['scope'] or 'system only'} | {row['permission']} | {row['topic']} |"
+            f"{row['scope'] or 'system only'} | {row['permission'] or '-'} | {row['topic']} |"
         )
     return "\n".join(lines) + "\n"

@@ -39,6 +39,8 @@ class Guard:
     name: str
     message: str
     check: object  # callable(order) -> bool
+    # The service looks up whether the order's stock is still reserved before running a guard that needs it.
+    needs_stock_fact: bool = False
 
     def __call__(self, order) -> bool:
         return bool(self.check(order))
@@ -58,11 +60,13 @@ stock_reserved = Guard(
     "stock_reserved",
     "the order's stock is not (or no longer) reserved",
     lambda o: o.transition_input.stock_reserved,
+    needs_stock_fact=True,
 )
 reservation_expired = Guard(
     "reservation_expired",
     "the order's stock reservation has not expired",
     lambda o: not o.transition_input.stock_reserved,
+    needs_stock_fact=True,
 )
 
 
@@ -84,33 +88,63 @@ def _resume_target(order) -> str:
     return order.held_from or Status.NEW
 
 
-# Public name -> (API scope, event topic). The Django permission is the `permission` on each @transition.
-TRANSITION_SCOPES = {
-    "pay": PAYMENTS,
-    "start_fulfilment": LOGISTICS,
-    "ship": LOGISTICS,
-    "deliver": LOGISTICS,
-    "mark_returned": LOGISTICS,
-    "refund": PAYMENTS,
-    "hold": ORDERS_WRITE,
-    "release_hold": ORDERS_WRITE,
-    "cancel": ORDERS_WRITE,
-    # Only the reservation-expiry task runs this one: no API scope grants it.
-    "expire": None,
-}
+class StockEffect(models.TextChoices):
+    """What a transition does to the order's stock (run by order_transition in the same transaction)."""
 
-TRANSITION_TOPICS = {
-    "pay": "order.paid",
-    "start_fulfilment": "order.fulfilling",
-    "ship": "order.shipped",
-    "deliver": "order.delivered",
-    "mark_returned": "order.returned",
-    "refund": "order.refunded",
-    "hold": "order.on_hold",
-    "release_hold": "order.released",
-    "cancel": "order.cancelled",
-    "expire": "order.cancelled",
-}
+    NONE = "", "none"
+    CONFIRM = "confirm", "reservation confirmed (no longer expires)"
+    COMMIT = "commit", "reserved stock leaves the warehouse"
+    RELEASE = "release", "reservation released unless the goods already left"
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """Everything about a transition except its states and guards, which sit on the same decorator.
+
+    Read by the API (scope, body fields, docs), admin (label, permission, form inputs), the service (topic,
+    stock effect) and the model's permissions. A system-only transition has neither scope nor permission:
+    no key and no user may run it, so it is never offered to one.
+    """
+
+    name: str
+    label: str
+    topic: str
+    scope: str | None = None
+    permission: tuple[str, str] | None = None  # (codename, label) of the Django permission orders.<codename>
+    system_only: bool = False
+    inputs: tuple[str, ...] = ("reason",)  # payload fields it takes (API body, admin form)
+    required: tuple[str, ...] = ()  # of those, the ones the API and admin insist on
+    stock: str = StockEffect.NONE
+    release_reason: str = ""  # for StockEffect.RELEASE: the reason on the released reservations
+
+    def __post_init__(self):
+        if self.system_only != (self.scope is None and self.permission is None):
+            raise ValueError(f"{self.name}: a transition is system-only exactly when it has no scope and no permission")
+        if not set(self.required) <= set(self.inputs):
+            raise ValueError(f"{self.name}: required fields must be among its inputs")
+        if (self.stock == StockEffect.RELEASE) != bool(self.release_reason):
+            raise ValueError(f"{self.name}: a stock release needs a release_reason, and only a release has one")
+
+    @property
+    def permission_name(self) -> str | None:
+        return f"orders.{self.permission[0]}" if self.permission else None
+
+
+# Filled by @lifecycle in class-body order; everything about transitions is read from here or from the FSM.
+TRANSITIONS: dict[str, TransitionSpec] = {}
+
+
+def lifecycle(*, source, target, conditions=(), **spec):
+    """A django-fsm @transition on `status` and the TransitionSpec of the method it decorates, in one place."""
+
+    def decorate(method):
+        declared = TransitionSpec(name=method.__name__, **spec)
+        TRANSITIONS[declared.name] = declared
+        return transition(field="status", source=source, target=target, conditions=list(conditions),
+                          permission=declared.permission_name, custom={"spec": declared})(method)
+
+    return decorate
+
 
 CANCELLABLE = [Status.NEW, Status.ON_HOLD, Status.PAID, Status.FULFILLING]
 REFUNDABLE = [Status.PAID, Status.FULFILLING, Status.SHIPPED, Status.DELIVERED, Status.RETURNED]
@@ -121,84 +155,86 @@ class OrderLifecycle:
 
     transition_input: TransitionInput
 
-    @transition(field="status", source=Status.NEW, target=Status.PAID, conditions=[amount_matches_total],
-                permission="orders.pay_order")
+    @lifecycle(source=Status.NEW, target=Status.PAID, conditions=[amount_matches_total],
+               label="Mark paid", topic="order.paid", scope=PAYMENTS, permission=("pay_order", "Can mark orders paid"),
+               inputs=("amount", "currency", "payment_reference"), required=("amount", "currency"),
+               stock=StockEffect.CONFIRM)
     def pay(self):
         self.payment_reference = str(_payload(self).get("payment_reference", ""))[:100]
 
-    @transition(field="status", source=Status.PAID, target=Status.FULFILLING, conditions=[stock_reserved],
-                permission="orders.fulfil_order")
+    @lifecycle(source=Status.PAID, target=Status.FULFILLING, conditions=[stock_reserved],
+               label="Start fulfilment", topic="order.fulfilling", scope=LOGISTICS,
+               permission=("fulfil_order", "Can start fulfilment of orders"))
     def start_fulfilment(self):
         pass
 
-    @transition(field="status", source=Status.FULFILLING, target=Status.SHIPPED,
-                conditions=[has_tracking_number, stock_reserved], permission="orders.ship_order")
+    @lifecycle(source=Status.FULFILLING, target=Status.SHIPPED, conditions=[has_tracking_number, stock_reserved],
+               label="Mark shipped", topic="order.shipped", scope=LOGISTICS,
+               permission=("ship_order", "Can mark orders shipped"),
+               inputs=("tracking_number", "carrier"), required=("tracking_number",), stock=StockEffect.COMMIT)
     def ship(self):
         payload = _payload(self)
         self.tracking_number = str(payload["tracking_number"]).strip()[:100]
         self.carrier = str(payload.get("carrier", "")).strip()[:100]
 
-    @transition(field="status", source=Status.SHIPPED, target=Status.DELIVERED, permission="orders.deliver_order")
+    @lifecycle(source=Status.SHIPPED, target=Status.DELIVERED,
+               label="Mark delivered", topic="order.delivered", scope=LOGISTICS,
+               permission=("deliver_order", "Can mark orders delivered"))
     def deliver(self):
         pass
 
-    @transition(field="status", source=Status.DELIVERED, target=Status.RETURNED, permission="orders.return_order")
+    @lifecycle(source=Status.DELIVERED, target=Status.RETURNED,
+               label="Mark returned", topic="order.returned", scope=LOGISTICS,
+               permission=("return_order", "Can mark orders returned"))
     def mark_returned(self):
         pass
 
-    @transition(field="status", source=REFUNDABLE, target=Status.REFUNDED, conditions=[has_reason],
-                permission="orders.refund_order")
+    @lifecycle(source=REFUNDABLE, target=Status.REFUNDED, conditions=[has_reason],
+               label="Refund", topic="order.refunded", scope=PAYMENTS, permission=("refund_order", "Can refund orders"),
+               required=("reason",), stock=StockEffect.RELEASE, release_reason="refunded")
     def refund(self):
         pass
 
-    @transition(field="status", source=[Status.NEW, Status.PAID], target=Status.ON_HOLD, conditions=[has_reason],
-                permission="orders.hold_order")
+    @lifecycle(source=[Status.NEW, Status.PAID], target=Status.ON_HOLD, conditions=[has_reason],
+               label="Put on hold", topic="order.on_hold", scope=ORDERS_WRITE,
+               permission=("hold_order", "Can put orders on hold"), required=("reason",))
     def hold(self):
         self.held_from = self.status
         self.hold_reason = str(_payload(self)["reason"]).strip()
 
-    @transition(field="status", source=Status.ON_HOLD, target=GET_STATE(_resume_target, [Status.NEW, Status.PAID]),
-                conditions=[stock_reserved], permission="orders.release_order")
+    @lifecycle(source=Status.ON_HOLD, target=GET_STATE(_resume_target, [Status.NEW, Status.PAID]),
+               conditions=[stock_reserved],
+               label="Release hold", topic="order.released", scope=ORDERS_WRITE,
+               permission=("release_order", "Can release orders from hold"))
     def release_hold(self):
         pass
 
-    @transition(field="status", source=CANCELLABLE, target=Status.CANCELLED, conditions=[has_reason],
-                permission="orders.cancel_order")
+    @lifecycle(source=CANCELLABLE, target=Status.CANCELLED, conditions=[has_reason],
+               label="Cancel", topic="order.cancelled", scope=ORDERS_WRITE,
+               permission=("cancel_order", "Can cancel orders"), required=("reason",),
+               stock=StockEffect.RELEASE, release_reason="cancelled")
     def cancel(self):
         self.cancel_reason = str(_payload(self)["reason"]).strip()
 
-    @transition(field="status", source=Status.NEW, target=Status.CANCELLED, conditions=[reservation_expired],
-                permission="orders.expire_order")
+    # Run by the reservation-expiry task only. It publishes order.cancelled like a cancel: downstream systems
+    # react the same way, while the audit trail tells the two apart.
+    @lifecycle(source=Status.NEW, target=Status.CANCELLED, conditions=[reservation_expired],
+               label="Expire", topic="order.cancelled", system_only=True, inputs=(),
+               stock=StockEffect.RELEASE, release_reason="expired")
     def expire(self):
         self.cancel_reason = "reservation expired"
 
 
-TRANSITION_NAMES = tuple(TRANSITION_SCOPES)
-
-TRANSITION_PERMISSION_CODES = [
-    ("pay_order", "Can mark orders paid"),
-    ("fulfil_order", "Can start fulfilment of orders"),
-    ("ship_order", "Can mark orders shipped"),
-    ("deliver_order", "Can mark orders delivered"),
-    ("return_order", "Can mark orders returned"),
-    ("refund_order", "Can refund orders"),
-    ("hold_order", "Can put orders on hold"),
-    ("release_order", "Can release orders from hold"),
-    ("cancel_order", "Can cancel orders"),
-    ("expire_order", "Can expire unpaid orders"),
-]
-
-
-TRANSITION_PERMISSIONS = {
-    name: f"orders.{code}"
-    for name, (code, _) in zip(TRANSITION_NAMES, TRANSITION_PERMISSION_CODES, strict=True)
-}
+TRANSITION_NAMES = tuple(TRANSITIONS)
+# The model's Meta.permissions: one custom permission per transition a person may run.
+TRANSITION_PERMISSION_CODES = [spec.permission for spec in TRANSITIONS.values() if spec.permission]
 
 
 def transition_table(model) -> list[dict]:
     """Every (source, transition, target) edge, read from the FSM itself; the diagram and the tests use it."""
     rows = []
     for t in model._meta.get_field("status").get_all_transitions(model):
+        spec = t.custom["spec"]
         target = t.target
         targets = list(target.allowed_states) if hasattr(target, "allowed_states") else [target]
         for dest in targets:
@@ -209,8 +245,9 @@ def transition_table(model) -> list[dict]:
                     "target": str(dest),
                     "guards": [c.name for c in t.conditions],
                     "permission": t.permission,
-                    "scope": TRANSITION_SCOPES[t.name],
-                    "topic": TRANSITION_TOPICS[t.name],
+                    "scope": spec.scope,
+                    "topic": spec.topic,
+                    "system_only": spec.system_only,
                 }
             )
     return sorted(rows, key=lambda r: (list(Status.values).index(r["source"]), r["name"], r["target"]))

@@ -5,6 +5,8 @@ from django_fsm import ConcurrentTransitionMixin, FSMField
 from orders.fsm import TRANSITION_PERMISSION_CODES, OrderLifecycle, Status, TransitionInput
 
 MONEY = {"max_digits": 14, "decimal_places": 3}
+# The order's amounts, all in its currency; stored with 3 decimals, always shown with the currency's own.
+ORDER_AMOUNTS = ("subtotal", "shipping_total", "tax_total", "discount_total", "total")
 
 
 class Order(ConcurrentTransitionMixin, OrderLifecycle, models.Model):

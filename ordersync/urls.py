@@ -31,3 +31,9 @@ if settings.ORDERSYNC_DEMO_RECEIVER:
     from sync.demo_receiver import demo_receiver
 
     urlpatterns.append(path("demo/receiver/<slug:name>/", demo_receiver, name="demo-receiver"))
+
+# The API's error shape for API paths, Django's pages elsewhere (ordersync.api).
+handler400 = "ordersync.api.bad_request"
+handler403 = "ordersync.api.permission_denied"
+handler404 = "ordersync.api.page_not_found"
+handler500 = "ordersync.api.server_error"

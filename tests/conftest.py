@@ -7,7 +7,7 @@ from kombu import Connection
 
 from tests.factories import ApiKeyFactory, ChannelFactory
 
-pytest_plugins = ["tests.harness.celery_worker", "tests.harness.http_server"]
+pytest_plugins = ["tests.harness.celery_worker", "tests.harness.http_server", "tests.harness.live_api"]
 
 
 def _broker_error() -> str | None:

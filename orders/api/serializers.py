@@ -1,16 +1,17 @@
 """Request and response shapes of the orders API; the OpenAPI schema is generated from these."""
 
+import re
 from datetime import UTC, datetime
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.fsm import TRANSITION_NAMES, Status
-from orders.models import OrderStatusChange
+from orders.fsm import TRANSITIONS, Status
+from orders.models import ORDER_AMOUNTS, OrderStatusChange
 from orders.money import CURRENCY_EXPONENTS, decimals_of, money_str
 from orders.services import BULK_MAX_ORDERS
 from ordersync.api import ApiError
+from ordersync.fields import StrictIntegerField, Text
 
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 200
@@ -20,24 +21,29 @@ BULK_MAX_LINES = 5000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
-
-class Text(serializers.CharField):
-    """A string and nothing else: a number where text belongs is a client bug worth reporting, not coercing."""
-
-    default_error_messages = {"not_a_string": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        return super().to_internal_value(data)
+MONEY_PATTERN = r"^[0-9]{1,11}(\.[0-9]{1,3})?$"
+_MONEY_RE = re.compile(MONEY_PATTERN)
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^\d{1,11}(\.\d{1,3})?$",
-                      "example": "10.50"})
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "10.50"})
 class Money(serializers.DecimalField):
+    """A decimal string of ASCII digits and nothing else. A JSON number is a binary float ("0.1" is not 0.1), and
+    Python's Decimal also reads other scripts' digits ("١٠" is 10): both would let two systems disagree on an
+    amount that looks the same to each."""
+
+    default_error_messages = {
+        "not_a_decimal_string": 'Must be a decimal string of ASCII digits such as "10.50" (not a JSON number; no '
+                                "sign, exponent or spaces).",
+    }
+
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 0)
         super().__init__(max_digits=14, decimal_places=3, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _MONEY_RE.fullmatch(data):
+            self.fail("not_a_decimal_string")
+        return super().to_internal_value(data)
 
 
 class SafeDateTimeField(serializers.DateTimeField):
@@ -68,7 +74,7 @@ class AddressSerializer(serializers.Serializer):
 class OrderLineInSerializer(serializers.Serializer):
     sku = Text(max_length=64)
     name = Text(max_length=200, required=False, allow_blank=True)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="A JSON integer.")
     unit_price = Money(help_text="Unit price in the order currency; no more decimals than the currency allows.")
 
 
@@ -103,8 +109,8 @@ class OrderInSerializer(serializers.Serializer):
                     {"lines": f"lines[{i}].unit_price: {line['unit_price']} has more decimals than {currency} "
                               f"allows ({allowed})."}
                 )
-        attrs["currency"] = currency
-        attrs.setdefault("placed_at", timezone.now())
+        # No defaults here: what the client left out stays out, so it never enters the replay hash (order_ingest
+        # fills currency and placed_at).
         return attrs
 
 
@@ -141,7 +147,6 @@ class OrderLineSerializer(serializers.Serializer):
     line_total = _money_out()
 
 
-MONEY_OUT = ("subtotal", "shipping_total", "tax_total", "discount_total", "total")
 TEXT_OUT = ("number", "external_id", "hold_reason", "cancel_reason", "currency", "customer_name", "customer_email",
             "customer_phone", "language", "payment_reference", "tracking_number", "carrier")
 _DATETIME = serializers.DateTimeField()
@@ -182,7 +187,7 @@ class OrderSerializer(serializers.Serializer):
         cur = order.currency
         data = {"id": order.pk, "channel": order.channel.code, "status": order.status}
         data.update((key, getattr(order, key)) for key in TEXT_OUT)
-        data.update((key, money_str(getattr(order, key), cur)) for key in MONEY_OUT)
+        data.update((key, money_str(getattr(order, key), cur)) for key in ORDER_AMOUNTS)
         data.update(
             shipping_address=order.shipping_address,
             billing_address=order.billing_address,
@@ -204,22 +209,21 @@ class StatusChangeSerializer(serializers.ModelSerializer):
         model = OrderStatusChange
         fields = ["id", "from_status", "to_status", "transition", "actor", "actor_kind", "reason", "payload",
                   "created_at"]
+        extra_kwargs = {"actor": {"help_text": '"api:<key prefix>", "channel:<code>", "system", or "operator" for '
+                                               "a member of staff (whose name channels do not see)."}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.actor_kind == OrderStatusChange.ActorKind.USER:
+            data["actor"] = "operator"
+        return data
 
 
 class TransitionInSerializer(serializers.Serializer):
-    """One body for every transition; which fields are required depends on the transition (see REQUIRED)."""
-
-    REQUIRED = {
-        "pay": ("amount", "currency"),
-        "ship": ("tracking_number",),
-        "cancel": ("reason",),
-        "hold": ("reason",),
-        "refund": ("reason",),
-    }
+    """One body for every transition; which fields are required depends on the transition (its `required`)."""
 
     reason = Text(max_length=500, required=False, help_text="Required for cancel, hold, refund.")
-    amount = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False,
-                                      help_text="pay: the captured amount; must equal the order total.")
+    amount = Money(required=False, help_text="pay: the captured amount; must equal the order total.")
     currency = serializers.ChoiceField(choices=sorted(CURRENCY_EXPONENTS), required=False, help_text="pay")
     payment_reference = Text(max_length=100, required=False, allow_blank=True, help_text="pay")
     tracking_number = Text(max_length=100, required=False, help_text="Required for ship.")
@@ -227,10 +231,16 @@ class TransitionInSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         name = self.context["transition"]
-        missing = [f for f in self.REQUIRED.get(name, ()) if f not in attrs]
+        missing = [f for f in TRANSITIONS[name].required if f not in attrs]
         if missing:
             raise serializers.ValidationError({f: f"Required for {name}." for f in missing})
         if "amount" in attrs:
+            currency = attrs.get("currency")
+            if currency is None:
+                raise serializers.ValidationError({"currency": "Required with amount."})
+            if decimals_of(attrs["amount"]) > CURRENCY_EXPONENTS[currency]:
+                raise serializers.ValidationError(
+                    {"amount": f"{currency} allows at most {CURRENCY_EXPONENTS[currency]} decimals."})
             attrs["amount"] = str(attrs["amount"])
         return attrs
 
@@ -249,5 +259,3 @@ class BulkItemField(serializers.JSONField):
 class BulkOutSerializer(serializers.Serializer):
     results = serializers.ListField(child=BulkItemField())
 
-
-TRANSITION_CHOICES = list(TRANSITION_NAMES)

@@ -3,7 +3,7 @@
 from orders.services.bulk import BULK_MAX_ORDERS, BulkItemResult, order_ingest_bulk
 from orders.services.expiry import order_expire_due
 from orders.services.ingest import IngestResult, order_ingest
-from orders.services.transitions import actor_may, order_transition
+from orders.services.transitions import actor_may, order_transition, transition_authorise, transitions_offered
 
 __all__ = [
     "BULK_MAX_ORDERS",
@@ -14,4 +14,6 @@ __all__ = [
     "order_ingest",
     "order_ingest_bulk",
     "order_transition",
+    "transition_authorise",
+    "transitions_offered",
 ]

@@ -33,7 +33,6 @@ from orders.services.ingest import (
     build_order,
     created_events,
     hold_for_shortage,
-    order_body_hash,
     order_data_clean,
     reservation_refusal,
 )
@@ -54,11 +53,14 @@ class BulkItemResult:
 class _Entry:
     item: BulkItemResult
     data: dict
-    body_hash: str
 
     @property
     def external_id(self) -> str:
         return self.data["external_id"]
+
+    @property
+    def body_hash(self) -> str:
+        return self.data["body_hash"]
 
 
 class _Refused(Exception):
@@ -78,11 +80,11 @@ def order_ingest_bulk(*, channel, items: list[dict], actor: Actor) -> list[BulkI
     queues: dict[str, list[_Entry]] = {}
     for item, data in zip(results, items, strict=True):
         try:
-            data = order_data_clean(data)
+            data = order_data_clean(data, channel=channel)
         except ApiError as exc:
             item.error = exc
             continue
-        entry = _Entry(item, data, order_body_hash(data))
+        entry = _Entry(item, data)
         queues.setdefault(entry.external_id, []).append(entry)
     existing = _stored(channel, queues)
     with transaction.atomic():
@@ -151,7 +153,7 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
     """Writes the orders of `todo`. Unless `stock_first`, the stock answers are predicted from an unlocked read,
     the audit rows and events follow the prediction, and the stock-level locks are taken last, so they are held
     only until the commit; if the real answers differ, _Mispredicted rolls the attempt back."""
-    built = [build_order(channel=channel, data=entry.data, body_hash=entry.body_hash) for entry in todo]
+    built = [build_order(channel=channel, data=entry.data) for entry in todo]
     if not built:
         return []
     # Unique-index entries taken in external id order: two bulk requests sharing ids cannot deadlock.

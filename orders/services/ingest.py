@@ -31,53 +31,87 @@ class IngestResult:
     created: bool
 
 
+# What an omitted field is stored as. Sending the value or leaving the field out makes the same order.
+CONSTANT_DEFAULTS = {"customer_name": "", "customer_email": "", "customer_phone": "", "language": "en",
+                     "shipping_address": {}, "billing_address": {}}
+
+
+def _canonical_money(value) -> str:
+    """"10.5", "10.50" and "10.500" are one amount, in any currency: normalised, never quantised."""
+    return format(Decimal(value).normalize(), "f") if value is not None else "0"
+
+
 def order_body_hash(data: dict) -> str:
-    """Hash of the canonical order: key order, whitespace and "10.5" vs "10.50" do not make a different order."""
-    cur = data["currency"]
+    """Hash of the order as the client sent it, canonicalised: key order, whitespace, "10.5" vs "10.50" and an
+    optional field left out vs sent with its default do not make a different order.
+
+    Defaults that depend on when or where the body arrives (placed_at = now, currency = the channel's) are
+    hashed only when sent, so an identical retry always hashes the same. Derived values (subtotal, total: a
+    sent total must equal the computed one) are not hashed at all.
+    """
     canonical = {
-        **{k: v for k, v in data.items() if k not in (*MONEY_FIELDS, "total", "lines", "placed_at")},
-        **{k: str(quantize(data[k], cur)) for k in MONEY_FIELDS},
-        "placed_at": data["placed_at"].astimezone(UTC).isoformat(),
-        "lines": [{**line, "unit_price": str(quantize(line["unit_price"], cur))} for line in data["lines"]],
+        "external_id": data["external_id"],
+        **{key: data.get(key) or default for key, default in CONSTANT_DEFAULTS.items()},
+        **{key: _canonical_money(data.get(key)) for key in MONEY_FIELDS},
+        "lines": [
+            {"sku": line["sku"], "name": line.get("name") or line["sku"], "quantity": line["quantity"],
+             "unit_price": _canonical_money(line["unit_price"])}
+            for line in data["lines"]
+        ],
     }
+    if data.get("currency") is not None:
+        canonical["currency"] = data["currency"]
+    if data.get("placed_at") is not None:
+        canonical["placed_at"] = data["placed_at"].astimezone(UTC).isoformat()
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def order_data_clean(data: dict) -> dict:
-    """Validates what every caller (API, channel adapters) must get right; fills defaults; computes totals."""
-    cur = data.get("currency")
-    if cur not in CURRENCY_EXPONENTS:
-        raise InvalidOrder(f"currency: unknown currency {cur!r}.", extra={"field": "currency"})
+def _decimal(value, field: str) -> Decimal:
+    try:
+        return Decimal(value if value is not None else 0)
+    except (ArithmeticError, TypeError, ValueError):
+        raise InvalidOrder(f"{field}: {str(value)[:40]!r} is not a decimal amount.", extra={"field": field}) from None
+
+
+def order_data_clean(data: dict, *, channel) -> dict:
+    """Validates what every caller (API, channel adapters) must get right, hashes the body as sent (before any
+    default is filled in), then fills the defaults (currency: the channel's; placed_at: now) and computes totals."""
     lines = data.get("lines") or []
     if not lines:
         raise InvalidOrder("lines: an order needs at least one line.", extra={"field": "lines"})
-    data = {**data, **{k: Decimal(data.get(k) or 0) for k in MONEY_FIELDS}}
+    cur = data.get("currency") or channel.currency
+    if cur not in CURRENCY_EXPONENTS:
+        raise InvalidOrder(f"currency: unknown currency {cur!r}.", extra={"field": "currency"})
+    clean = {**data, "currency": cur, "placed_at": data.get("placed_at") or timezone.now(),
+             **{k: _decimal(data.get(k), k) for k in MONEY_FIELDS}}
     for key in MONEY_FIELDS:
-        if data[key] < 0 or not fits_currency(data[key], cur):
+        if clean[key] < 0 or not fits_currency(clean[key], cur):
             raise InvalidOrder(f"{key}: must be >= 0 with at most {CURRENCY_EXPONENTS[cur]} decimals for {cur}.",
                                extra={"field": key})
+    prices = []
     for i, line in enumerate(lines):
-        if not isinstance(line.get("quantity"), int) or line["quantity"] <= 0:
+        quantity = line.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             raise InvalidOrder(f"lines[{i}].quantity: must be a positive integer.", extra={"field": f"lines[{i}]"})
-        price = Decimal(line["unit_price"])
+        price = _decimal(line.get("unit_price"), f"lines[{i}].unit_price")
         if price < 0 or not fits_currency(price, cur):
             raise InvalidOrder(
                 f"lines[{i}].unit_price: {price} has more decimals than {cur} allows ({CURRENCY_EXPONENTS[cur]}).",
                 extra={"field": f"lines[{i}].unit_price"},
             )
-    subtotal = sum((Decimal(line["unit_price"]) * line["quantity"] for line in lines), Decimal(0))
-    total = subtotal + data["shipping_total"] + data["tax_total"] - data["discount_total"]
-    if max(subtotal, total, *(data[k] for k in MONEY_FIELDS)) >= MAX_AMOUNT:
+        prices.append(price)
+    subtotal = sum((price * line["quantity"] for price, line in zip(prices, lines, strict=True)), Decimal(0))
+    total = subtotal + clean["shipping_total"] + clean["tax_total"] - clean["discount_total"]
+    if max(subtotal, total, *(clean[k] for k in MONEY_FIELDS)) >= MAX_AMOUNT:
         raise InvalidOrder(f"lines: the order amounts to more than this API accepts ({MAX_AMOUNT:,}).",
                            extra={"field": "lines"})
     if total < 0:
         raise InvalidOrder("discount_total: the discount exceeds the order value.", extra={"field": "discount_total"})
-    if data.get("total") is not None and Decimal(data["total"]) != total:
+    if data.get("total") is not None and _decimal(data["total"], "total") != total:
         raise InvalidOrder(f"total: {data['total']} does not equal the computed total {total}.",
                            extra={"field": "total", "computed_total": str(quantize(total, cur))})
-    data["total"] = total
-    data["subtotal"] = subtotal
-    return data
+    clean.update(total=total, subtotal=subtotal, body_hash=order_body_hash(data))
+    return clean
 
 
 def _new_number() -> str:
@@ -96,7 +130,8 @@ def _existing(channel, external_id: str, body_hash: str) -> IngestResult | None:
     return IngestResult(order=order, created=False)
 
 
-def build_order(*, channel, data: dict, body_hash: str) -> tuple[Order, list[OrderLine]]:
+def build_order(*, channel, data: dict) -> tuple[Order, list[OrderLine]]:
+    """`data` as order_data_clean returns it."""
     order = Order(
         channel=channel,
         external_id=data["external_id"],
@@ -114,7 +149,7 @@ def build_order(*, channel, data: dict, body_hash: str) -> tuple[Order, list[Ord
         shipping_address=data.get("shipping_address") or {},
         billing_address=data.get("billing_address") or {},
         placed_at=data["placed_at"],
-        body_hash=body_hash,
+        body_hash=data["body_hash"],
     )
     lines = [
         OrderLine(
@@ -186,9 +221,9 @@ def publish_created(*, order: Order, lines: list[OrderLine], actor: Actor) -> No
     event_publish_many(events=created_events(order=order, lines=lines, actor=actor))
 
 
-def create_order(*, channel, data: dict, body_hash: str, actor: Actor) -> Order:
+def create_order(*, channel, data: dict, actor: Actor) -> Order:
     """Must run inside the caller's transaction: any error leaves nothing behind."""
-    order, lines = build_order(channel=channel, data=data, body_hash=body_hash)
+    order, lines = build_order(channel=channel, data=data)
     order.save()
     for line in lines:
         line.order = order
@@ -202,16 +237,15 @@ def create_order(*, channel, data: dict, body_hash: str, actor: Actor) -> Order:
 
 def order_ingest(*, channel, data: dict, actor: Actor) -> IngestResult:
     """Creates the order once; the same body again returns it (created=False); a different body is a 409."""
-    data = order_data_clean(data)
-    body_hash = order_body_hash(data)
+    data = order_data_clean(data, channel=channel)
     # Insert first, look up only on a unique-constraint clash: new orders (the common case) save a round trip,
     # and a replay racing its original is handled by the same path.
     try:
         with transaction.atomic():
-            order = create_order(channel=channel, data=data, body_hash=body_hash, actor=actor)
+            order = create_order(channel=channel, data=data, actor=actor)
     except IntegrityError:
         # This (channel, external_id) exists, maybe inserted a moment ago by a concurrent request: a replay.
-        found = _existing(channel, data["external_id"], body_hash)
+        found = _existing(channel, data["external_id"], data["body_hash"])
         if found is None:
             raise
         return found

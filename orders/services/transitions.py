@@ -1,6 +1,7 @@
 """`order_transition`: the only way an order's status changes after ingest."""
 
 import json
+from decimal import Decimal
 
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -24,23 +25,14 @@ from orders.errors import (
     TransitionForbidden,
     UnknownTransition,
 )
-from orders.fsm import (
-    TRANSITION_NAMES,
-    TRANSITION_PERMISSIONS,
-    TRANSITION_SCOPES,
-    TRANSITION_TOPICS,
-    Status,
-    TransitionInput,
-    allowed_from,
-)
+from orders.fsm import TRANSITION_NAMES, TRANSITIONS, Status, StockEffect, TransitionInput, allowed_from
 from orders.models import Order
+from orders.money import CURRENCY_EXPONENTS, fits_currency, money_str
 from orders.selectors import order_stock_secured
 from orders.services.common import publish, status_change_row
 from ordersync.api import Conflict
 
-# Which transitions need to know whether stock is still reserved (looked up once, before the guards run).
-NEEDS_RESERVATION_FACT = {"start_fulfilment", "ship", "release_hold", "expire"}
-RELEASE_REASON = {"cancel": "cancelled", "expire": "expired", "refund": "refunded"}
+SHIPPED_STATES = (Status.SHIPPED, Status.DELIVERED, Status.RETURNED)
 
 
 def fsm_transition(order: Order, name: str):
@@ -49,23 +41,49 @@ def fsm_transition(order: Order, name: str):
 
 
 def actor_may(actor: Actor, name: str) -> bool:
+    spec = TRANSITIONS[name]
     if actor.kind == "system":
         return True
+    if spec.system_only:
+        return False
     if actor.kind == "user":
-        return actor.user.has_perm(TRANSITION_PERMISSIONS[name])
-    scope = TRANSITION_SCOPES[name]
-    return scope is not None and scope in actor.scopes
+        return actor.user.has_perm(spec.permission_name)
+    return spec.scope in actor.scopes
 
 
-def _check_permission(actor: Actor, name: str) -> None:
+def transition_authorise(*, actor: Actor, name: str) -> None:
+    """Unknown name → 404, not permitted → 403. The API calls it before it even reads the body."""
+    if name not in TRANSITIONS:
+        raise UnknownTransition(f"No transition {name!r}; known: {', '.join(TRANSITION_NAMES)}.",
+                                extra={"transitions": list(TRANSITION_NAMES)})
     if actor_may(actor, name):
         return
+    spec = TRANSITIONS[name]
+    if spec.system_only:
+        raise TransitionForbidden(f"{name} is run by the system only.")
     if actor.kind == "user":
         raise TransitionForbidden(f"User {actor.user.get_username()} may not {name} orders.")
-    scope = TRANSITION_SCOPES[name]
-    if scope is None:
-        raise TransitionForbidden(f"{name} is run by the system only.")
-    raise TransitionForbidden(f"This API key lacks the scope {scope!r} needed to {name} orders.")
+    raise TransitionForbidden(f"This API key lacks the scope {spec.scope!r} needed to {name} orders.")
+
+
+def transitions_offered(*, actor: Actor, status: str) -> list[str]:
+    """What this actor could run from `status`: what 409 answers list and admin shows buttons for."""
+    return [name for name in allowed_from(Order, status) if actor_may(actor, name)]
+
+
+def _amount_in_precision(payload: dict) -> dict:
+    """"1500.000" JPY is recorded as "1500". An amount with more decimals than its currency has is left as sent:
+    it cannot equal an order total, so the amount guard refuses it (the API answers 400 before this)."""
+    amount, currency = payload.get("amount"), payload.get("currency")
+    if amount is None or currency not in CURRENCY_EXPONENTS:
+        return payload
+    try:
+        value = Decimal(str(amount))
+        if fits_currency(value, currency):
+            return {**payload, "amount": money_str(value, currency)}
+    except ArithmeticError:  # not a number, or too large to quantise: the guard refuses it as sent
+        pass
+    return payload
 
 
 def _lock(order_id: int, channel_id: int | None) -> Order:
@@ -106,38 +124,37 @@ def _ensure_reserved(order: Order, actor: Actor) -> bool:
 
 
 def _side_effects(order: Order, name: str, from_status: str, actor: Actor) -> None:
-    if name == "pay":
+    spec = TRANSITIONS[name]
+    if spec.stock == StockEffect.CONFIRM:
         stock_reservation_confirm(order_id=order.pk)
-    elif name == "ship":
+    elif spec.stock == StockEffect.COMMIT:
         stock_commit(order_id=order.pk, actor=actor.label)
-    elif name in RELEASE_REASON and from_status not in (Status.SHIPPED, Status.DELIVERED, Status.RETURNED):
-        stock_release(order_id=order.pk, actor=actor.label, reason=RELEASE_REASON[name])
+    elif spec.stock == StockEffect.RELEASE and from_status not in SHIPPED_STATES:
+        stock_release(order_id=order.pk, actor=actor.label, reason=spec.release_reason)
 
 
 def order_transition(*, order_id: int, name: str, actor: Actor, payload: dict | None = None) -> Order:
     """Locks the order, checks permission and guards, applies the FSM, runs stock side effects, writes the audit
     row and publishes the event, all in one transaction. Refuses with a 409 when another change holds the lock."""
-    if name not in TRANSITION_NAMES:
-        raise UnknownTransition(f"No transition {name!r}; known: {', '.join(TRANSITION_NAMES)}.",
-                                extra={"transitions": list(TRANSITION_NAMES)})
-    _check_permission(actor, name)
-    # JSON-native from here on: it is stored on the audit row as given.
-    payload = json.loads(json.dumps(payload or {}, default=str))
+    transition_authorise(actor=actor, name=name)
+    # JSON-native from here on: it is stored on the audit row as given, amounts in their currency's precision.
+    payload = _amount_in_precision(json.loads(json.dumps(payload or {}, default=str)))
     with transaction.atomic():
         order = _lock(order_id, actor.channel_id)
         if not can_proceed(getattr(order, name), check_conditions=False):
-            allowed = allowed_from(Order, order.status)
+            allowed = transitions_offered(actor=actor, status=order.status)
             raise InvalidTransition(
-                f"Cannot {name} an order that is {order.status}; allowed: {', '.join(allowed) or 'none'}.",
+                f"Cannot {name} an order that is {order.status}; you may: {', '.join(allowed) or 'nothing'}.",
                 extra={"status": order.status, "allowed": allowed},
             )
+        guards = fsm_transition(order, name).conditions
         reserved = False
-        if name in NEEDS_RESERVATION_FACT:
+        if any(guard.needs_stock_fact for guard in guards):
             reserved = order_stock_secured(order=order)
             if name == "release_hold" and not reserved:
                 reserved = _ensure_reserved(order, actor)
         order.transition_input = TransitionInput(payload=payload, stock_reserved=reserved)
-        failed = [guard for guard in fsm_transition(order, name).conditions if not guard(order)]
+        failed = [guard for guard in guards if not guard(order)]
         if failed:
             raise GuardFailed(
                 f"Cannot {name}: {'; '.join(g.message for g in failed)}.", extra={"guards": [g.name for g in failed]}
@@ -152,6 +169,6 @@ def order_transition(*, order_id: int, name: str, actor: Actor, payload: dict | 
         reason = str(payload.get("reason", "")).strip() or (order.cancel_reason if name == "expire" else "")
         status_change_row(order=order, from_status=from_status, transition=name, actor=actor, reason=reason,
                           payload={k: v for k, v in payload.items() if k != "reason"}).save()
-        publish(topic=TRANSITION_TOPICS[name], order=order, lines=list(order.lines.all()), transition=name,
+        publish(topic=TRANSITIONS[name].topic, order=order, lines=list(order.lines.all()), transition=name,
                 actor=actor, reason=reason)
     return order

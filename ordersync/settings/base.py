@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "ordersync.middleware.ApiInputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +125,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["channels_integration.auth.HasScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["ordersync.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ordersync.parsers.ExactMediaTypeNegotiation",
+    "DEFAULT_THROTTLE_CLASSES": ["ordersync.api.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ordersync.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -142,6 +145,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "ordersync.api.document_common_errors"],
 }
 
 CELERY_BROKER_URL = broker_from_env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
@@ -167,8 +171,9 @@ SYNC_ALLOW_PRIVATE_ENDPOINTS = env.bool("SYNC_ALLOW_PRIVATE_ENDPOINTS", default=
 ORDERSYNC_DEMO_RECEIVER = env.bool("ORDERSYNC_DEMO_RECEIVER", default=False)
 SYNC_SWEEP_INTERVAL = timedelta(seconds=env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=5))
 
-# Orders API: requests per API key (DRF rate syntax, e.g. "6000/min"); expiry of unpaid orders runs every minute.
-ORDERS_API_THROTTLE_RATE = env.str("ORDERS_API_THROTTLE_RATE", default="6000/min")
+# Channel API: requests per API key over all endpoints (DRF rate syntax, e.g. "6000/min").
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/min")
+# Expiry of unpaid orders runs every minute.
 CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
     "task": "orders.expire_unpaid_orders",
     "schedule": timedelta(seconds=env.int("ORDERS_EXPIRY_INTERVAL_SECONDS", default=60)),

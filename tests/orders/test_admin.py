@@ -105,3 +105,16 @@ def test_admin_cannot_add_edit_or_delete_orders(client, channel, skus):
     assert client.get(reverse("admin:orders_order_add")).status_code == 403
     assert client.post(reverse("admin:orders_order_delete", args=[order.pk]), {"post": "yes"}).status_code == 403
     assert Order.objects.filter(pk=order.pk).exists()
+
+
+def test_a_superuser_is_never_offered_the_system_only_expire(client, channel, skus):
+    order = make_order(channel, Status.NEW)
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    response = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    offered = [t["name"] for t in response.context["transitions"]]
+    assert offered == ["cancel", "hold", "pay"]
+    html = response.content.decode()
+    assert 'value="expire"' not in html and ">Mark paid</button>" in html
+    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "expire"]), follow=True)
+    assert "system only" in response.content.decode()
+    assert Order.objects.get(pk=order.pk).status == Status.NEW

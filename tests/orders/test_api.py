@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from channels_integration.services import api_key_revoke
-from orders.fsm import TRANSITION_SCOPES, Status
+from orders.fsm import TRANSITIONS, Status
 from orders.models import Order, OrderStatusChange
 from tests.orders.conftest import ALL_ORDER_SCOPES
 from tests.orders.factories import PATH_TO, make_order, order_body, payload_for
@@ -72,7 +72,7 @@ def test_reading_one_order_and_its_history_needs_orders_read(make_api_client, ch
     assert client.get(f"{ORDERS}{order.pk}/history/").status_code == 403
 
 
-TRANSITION_CASES = [(name, scope) for name, scope in TRANSITION_SCOPES.items()]
+TRANSITION_CASES = [(name, spec.scope) for name, spec in TRANSITIONS.items()]
 
 
 @pytest.mark.parametrize(("name", "scope"), TRANSITION_CASES, ids=[n for n, _ in TRANSITION_CASES])
@@ -91,6 +91,24 @@ def test_each_transition_needs_its_scope(make_api_client, channel, skus, name, s
     assert response.json()["status"] != source
     change = OrderStatusChange.objects.filter(order=order).latest("id")
     assert change.actor == f"api:{holder.api_key.prefix}" and change.actor_kind == "api_key"
+
+
+INVALID_BODIES = {"pay": {"amount": 25.5}, "ship": {"tracking_number": ""}, "cancel": {"reason": 7}}
+
+
+@pytest.mark.parametrize(("name", "scope"), TRANSITION_CASES, ids=[n for n, _ in TRANSITION_CASES])
+def test_the_scope_is_checked_before_the_body(make_api_client, channel, skus, name, scope):
+    """Issue 13: a key without `payments` sending an invalid pay body got 400 (what the body lacks), not 403."""
+    source = next(s for s, names in _sources().items() if name in names)
+    order = make_order(channel, source)
+    lacking = make_api_client(channel=channel, scopes=[s for s in ALL_ORDER_SCOPES if s != scope])
+    for body in (INVALID_BODIES.get(name, {"reason": ["not", "text"]}), b"{not json"):
+        if isinstance(body, bytes):
+            response = lacking.generic("POST", transition_url(order, name), body, content_type="application/json")
+        else:
+            response = lacking.post(transition_url(order, name), body, format="json")
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied", response.json()
+    assert Order.objects.get(pk=order.pk).status == source
 
 
 def _sources():
@@ -223,12 +241,25 @@ def test_full_lifecycle_over_http(api):
     assert response.json()["tracking_number"] == "1Z999"
 
 
-def test_transition_not_allowed_is_409_listing_the_allowed_ones(api, channel):
+def test_transition_not_allowed_is_409_listing_what_the_caller_could_run(api, channel, make_api_client):
     order = make_order(channel, Status.NEW)
     response = api.post(transition_url(order, "ship"), {"tracking_number": "T"}, format="json")
     assert response.status_code == 409
+    # Never the system-only expire: the API refuses it to every key.
     assert response.json() == {**response.json(), "code": "invalid_transition", "status": "new",
-                               "allowed": ["cancel", "expire", "hold", "pay"]}
+                               "allowed": ["cancel", "hold", "pay"]}
+    carrier = make_api_client(channel=channel, scopes=["logistics"])
+    response = carrier.post(transition_url(order, "ship"), {"tracking_number": "T"}, format="json")
+    assert response.status_code == 409 and response.json()["allowed"] == []
+    assert "nothing" in response.json()["detail"]
+
+
+def test_the_schema_offers_no_system_only_transition(client):
+    paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    operation = paths["/api/v1/orders/{id}/transitions/{name}/"]["post"]
+    names = next(p for p in operation["parameters"] if p["name"] == "name")["schema"]["enum"]
+    assert set(names) == set(TRANSITIONS) - {"expire"}
+    assert "expire" not in operation["description"] and "Mark paid" in operation["description"]
 
 
 @pytest.mark.parametrize(("name", "body", "field"), [
@@ -258,7 +289,7 @@ def test_throttled_per_api_key(api, make_api_client, channel, settings):
     from django.core.cache import cache
 
     cache.clear()
-    settings.ORDERS_API_THROTTLE_RATE = "3/min"
+    settings.API_THROTTLE_RATE = "3/min"
     assert [api.get(ORDERS).status_code for _ in range(4)] == [200, 200, 200, 429]
     assert api.get(ORDERS).json()["code"] == "throttled"
     other = make_api_client(channel=channel, scopes=["orders:read"])

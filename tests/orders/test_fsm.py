@@ -8,15 +8,7 @@ from django.utils import timezone
 from inventory.models import Reservation
 from orders.actors import Actor
 from orders.errors import GuardFailed, InvalidTransition
-from orders.fsm import (
-    TRANSITION_NAMES,
-    TRANSITION_PERMISSIONS,
-    TRANSITION_SCOPES,
-    TRANSITION_TOPICS,
-    Status,
-    allowed_from,
-    transition_table,
-)
+from orders.fsm import TRANSITION_NAMES, TRANSITIONS, Status, allowed_from, transition_table
 from orders.models import Order, OrderStatusChange
 from orders.services import order_transition
 from sync.models import Event
@@ -52,13 +44,43 @@ def test_fsm_in_code_matches_the_specified_lifecycle():
     assert {(r["source"], r["name"], r["target"]) for r in transition_table(Order)} == EXPECTED_EDGES
 
 
-def test_every_transition_declares_permission_scope_and_topic():
+# Written out by hand, independently of orders/fsm.py: name -> (API scope, event topic, Django permission,
+# body fields the API requires). None scope and permission: system-only (no key, no person may run it).
+EXPECTED_TRANSITIONS = {
+    "pay": ("payments", "order.paid", "orders.pay_order", ("amount", "currency")),
+    "start_fulfilment": ("logistics", "order.fulfilling", "orders.fulfil_order", ()),
+    "ship": ("logistics", "order.shipped", "orders.ship_order", ("tracking_number",)),
+    "deliver": ("logistics", "order.delivered", "orders.deliver_order", ()),
+    "mark_returned": ("logistics", "order.returned", "orders.return_order", ()),
+    "refund": ("payments", "order.refunded", "orders.refund_order", ("reason",)),
+    "hold": ("orders:write", "order.on_hold", "orders.hold_order", ("reason",)),
+    "release_hold": ("orders:write", "order.released", "orders.release_order", ()),
+    "cancel": ("orders:write", "order.cancelled", "orders.cancel_order", ("reason",)),
+    "expire": (None, "order.cancelled", None, ()),
+}
+
+
+def test_every_transition_has_the_specified_scope_topic_permission_and_body():
+    declared = {name: (spec.scope, spec.topic, spec.permission_name, spec.required)
+                for name, spec in TRANSITIONS.items()}
+    assert declared == EXPECTED_TRANSITIONS
+    assert {name for name, spec in TRANSITIONS.items() if spec.system_only} == {"expire"}
+    # What the FSM, the model's permissions and the edges read is the same declaration.
     for row in transition_table(Order):
-        assert row["permission"] == TRANSITION_PERMISSIONS[row["name"]]
-        assert row["topic"] == TRANSITION_TOPICS[row["name"]]
-        assert row["name"] in TRANSITION_SCOPES
-    codenames = {p.split(".")[1] for p in TRANSITION_PERMISSIONS.values()}
-    assert codenames <= {code for code, _ in Order._meta.permissions}
+        scope, topic, permission, _ = EXPECTED_TRANSITIONS[row["name"]]
+        assert (row["scope"], row["topic"], row["permission"]) == (scope, topic, permission)
+    assert {f"orders.{code}" for code, _ in Order._meta.permissions} == {
+        permission for _, _, permission, _ in EXPECTED_TRANSITIONS.values() if permission
+    }
+
+
+def test_the_api_body_and_the_admin_form_take_the_fields_each_transition_declares():
+    from orders.admin import PAYLOAD_FIELDS
+    from orders.api.serializers import TransitionInSerializer
+
+    fields = set(TransitionInSerializer().fields)
+    for spec in TRANSITIONS.values():
+        assert set(spec.inputs) <= fields and set(spec.inputs) <= set(PAYLOAD_FIELDS), spec.name
 
 
 def test_nothing_leaves_the_terminal_states():
@@ -87,7 +109,7 @@ def test_state_transition_pair(channel, skus, state, name):
         assert (change.from_status, change.to_status, change.transition, change.actor) == (
             state, moved.status, name, "system"
         )
-        assert Event.objects.filter(order_id=order.pk).latest("sequence").topic == TRANSITION_TOPICS[name]
+        assert Event.objects.filter(order_id=order.pk).latest("sequence").topic == EXPECTED_TRANSITIONS[name][1]
     else:
         with pytest.raises(InvalidTransition) as exc:
             order_transition(order_id=order.pk, name=name, actor=Actor.system(), payload=payload_for(name, order))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from inventory.models import Reservation
 from orders.actors import Actor
 from orders.errors import TransitionForbidden
-from orders.fsm import TRANSITION_PERMISSIONS, allowed_from
+from orders.fsm import TRANSITIONS, allowed_from
 from orders.models import Order
 from orders.services import order_transition
 from ordersync.celery import app as celery_app
@@ -30,22 +30,32 @@ def _source_of(name: str) -> str:
     return next(state for state in PATH_TO if name in allowed_from(Order, state))
 
 
-@pytest.mark.parametrize("name", list(TRANSITION_PERMISSIONS))
+PERMISSIONS = {name: spec.permission_name for name, spec in TRANSITIONS.items() if not spec.system_only}
+
+
+@pytest.mark.parametrize("name", list(PERMISSIONS))
 def test_each_transition_needs_its_django_permission(channel, skus, name):
     order = make_order(channel, _source_of(name))
-    if name == "expire":
-        past = timezone.now() - timedelta(minutes=1)
-        Reservation.objects.filter(order_id=order.pk).update(expires_at=past)
-    others = [p for n, p in TRANSITION_PERMISSIONS.items() if n != name]
+    others = [p for n, p in PERMISSIONS.items() if n != name]
     with pytest.raises(TransitionForbidden) as exc:
         order_transition(order_id=order.pk, name=name, actor=Actor.for_user(user_with(*others, name="lacks")),
                          payload=payload_for(name, order))
     assert exc.value.status_code == 403 and f"may not {name}" in str(exc.value.detail)
-    holder = user_with(TRANSITION_PERMISSIONS[name], name="holds")
+    holder = user_with(PERMISSIONS[name], name="holds")
     moved = order_transition(order_id=order.pk, name=name, actor=Actor.for_user(holder),
                              payload=payload_for(name, order))
     assert moved.status != _source_of(name)
     assert moved.status_changes.latest("id").user == holder
+
+
+def test_expire_is_system_only_even_for_a_superuser(channel, skus):
+    order = make_order(channel)
+    Reservation.objects.filter(order_id=order.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    with pytest.raises(TransitionForbidden) as exc:
+        order_transition(order_id=order.pk, name="expire", actor=Actor.for_user(root), payload={"reason": "now"})
+    assert "system only" in str(exc.value.detail)
+    assert order_transition(order_id=order.pk, name="expire", actor=Actor.system()).status == "cancelled"
 
 
 def test_expiry_task_is_registered_and_scheduled():
