@@ -1,7 +1,9 @@
 import pytest
 
+from channels_integration.models import Channel
 from inventory.models import Sku, StockLevel, StockMovement
 from inventory.services import LineRequest, stock_reserve
+from tests.factories import ChannelFactory
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 
 pytestmark = pytest.mark.django_db
@@ -9,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client(make_api_client):
-    return make_api_client(scopes=["inventory"])
+    """The stock system's key: it reads and writes the catalog and stock."""
+    return make_api_client(channel=ChannelFactory(kind=Channel.Kind.STOCK),
+                           scopes=["inventory:read", "inventory:write"])
 
 
 def test_put_sku_creates_then_updates(client):
@@ -39,7 +43,13 @@ def test_put_sku_bad_input(client, body, field):
 def test_scope_is_required(make_api_client):
     client = make_api_client(scopes=["orders:read"])
     assert client.get("/api/v1/warehouses/").status_code == 403
+    assert client.get("/api/v1/stock/?sku=X").status_code == 403
     assert client.put("/api/v1/skus/X/", {"name": "x"}, format="json").status_code == 403
+    reader = make_api_client(scopes=["inventory:read"])
+    assert reader.get("/api/v1/warehouses/").status_code == 200
+    assert reader.put("/api/v1/skus/X/", {"name": "x"}, format="json").status_code == 403
+    change = {"warehouse": "w", "delta": 1, "reason": "r"}
+    assert reader.put("/api/v1/stock/X/", change, format="json").status_code == 403
 
 
 def test_warehouses_list_in_priority_order(client, django_assert_max_num_queries):

@@ -22,6 +22,7 @@ from inventory.services import (
     stock_reserve,
     warehouse_upsert,
 )
+from tests.factories import ChannelFactory
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 from tests.inventory.helpers import assert_no_drift, level
 
@@ -249,28 +250,29 @@ def test_ledger_is_append_only(warehouse, sku):
 
 
 def test_available_to_sell_subtracts_reserved_safety_stock_and_channel_buffer(warehouse):
-    sku_upsert(code="A", name="A", safety_stock=2)
-    sku_upsert(code="FREE", name="Free", track_inventory=False)
+    sku_upsert(code="A", name="A", safety_stock=2, actor="t")
+    sku_upsert(code="FREE", name="Free", track_inventory=False, actor="t")
     other = warehouse_upsert(code="other", name="Other", priority=5)
     closed = warehouse_upsert(code="closed", name="Closed", active=False)
     for wh in (warehouse, other, closed):
         stock_receive(sku_code="A", warehouse_code=wh.code, quantity=5, actor="t")
     stock_reserve(order_id=1, lines=[LineRequest(1, "A", 3)], actor="t")
 
-    class Channel:
-        stock_buffer = 4
+    channel = ChannelFactory(stock_buffer=4)
 
     assert available_to_sell(sku_codes=["A", "FREE", "NOPE"]) == {"A": 5}
-    assert available_to_sell(sku_codes=["A"], channel=Channel()) == {"A": 1}
-    Channel.stock_buffer = 50
-    assert available_to_sell(sku_codes=["A"], channel=Channel()) == {"A": 0}
+    assert available_to_sell(sku_codes=["A"], channel=channel) == {"A": 1}
+    channel.stock_buffer = 50
+    assert available_to_sell(sku_codes=["A"], channel=channel) == {"A": 0}
+    # A stock system sees the catalog's numbers, not a channel's view.
+    assert available_to_sell(sku_codes=["A"], channel=ChannelFactory(kind="stock", stock_buffer=4)) == {"A": 5}
 
 
 def test_sku_upsert_creates_then_updates():
-    sku, created = sku_upsert(code="X", name="First")
+    sku, created = sku_upsert(code="X", name="First", actor="t")
     assert created
-    sku, created = sku_upsert(code="X", name="Second", safety_stock=3)
+    sku, created = sku_upsert(code="X", name="Second", safety_stock=3, actor="t")
     assert not created
     assert (sku.name, sku.safety_stock) == ("Second", 3)
     with pytest.raises(InvalidQuantity):
-        sku_upsert(code="X", name="Second", safety_stock=-1)
+        sku_upsert(code="X", name="Second", safety_stock=-1, actor="t")

@@ -34,7 +34,7 @@ def keep_test_connection(db):
 @pytest.fixture
 def fuzz_auth(keep_test_connection, make_api_client, channel, skus):
     """A key with every scope, SKU-A/SKU-B in stock and one order of its own, so fuzzed requests get past auth."""
-    client = make_api_client(channel=channel, scopes=ALL_ORDER_SCOPES + ["inventory"])
+    client = make_api_client(channel=channel, scopes=ALL_ORDER_SCOPES + ["inventory:read"])
     make_order(channel)
     return {"Authorization": client._credentials["HTTP_AUTHORIZATION"]}
 
