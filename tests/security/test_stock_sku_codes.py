@@ -74,3 +74,19 @@ def test_look_alike_codes_are_refused_at_both_doors(apis, code):
 def test_a_number_is_not_a_sku_code(apis):
     _erp, shop = apis
     assert_error(shop.post("/api/v1/orders/", _order(12345)), 400, "invalid")
+
+
+def test_the_schema_publishes_the_same_pattern_at_every_door(live_server, transactional_db):
+    import requests
+
+    from inventory.codes import SKU_CODE_SCHEMA_PATTERN
+
+    schema = requests.get(f"{live_server.url}/api/schema/?format=json", timeout=30).json()
+    line = schema["components"]["schemas"]["OrderLineInRequest"]["properties"]["sku"]
+    assert (line["pattern"], line["maxLength"]) == (SKU_CODE_SCHEMA_PATTERN, SKU_CODE_MAX_LENGTH)
+    paths = schema["paths"]
+    for path, method, name in (("/api/v1/skus/{code}/", "put", "code"), ("/api/v1/stock/{sku}/", "put", "sku"),
+                               ("/api/v1/stock/", "get", "sku")):
+        parameter = next(p for p in paths[path][method]["parameters"] if p["name"] == name)
+        schema_of = parameter["schema"].get("items", parameter["schema"])
+        assert schema_of["pattern"] == SKU_CODE_SCHEMA_PATTERN, (path, parameter)
