@@ -14,6 +14,18 @@ from inventory.codes import SKU_CODE_MAX_LENGTH, sku_code_validator
 MAX_UNITS = 2**31 - 1
 
 
+class AppendOnly:
+    """Rows that are written once and never edited or deleted (audit trails); a correction is a new row."""
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{self._meta.verbose_name_plural} are append-only; record a correcting row instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{self._meta.verbose_name_plural} are append-only and cannot be deleted.")
+
+
 class Sku(models.Model):
     code = models.CharField(max_length=SKU_CODE_MAX_LENGTH, unique=True, validators=[sku_code_validator])
     name = models.CharField(max_length=300)
@@ -114,7 +126,7 @@ class Reservation(models.Model):
         return f"order {self.order_id} line {self.order_line_id}: {self.quantity} ({self.state})"
 
 
-class StockMovement(models.Model):
+class StockMovement(AppendOnly, models.Model):
     """The append-only ledger: summing the deltas of a stock level's movements gives its on_hand and reserved."""
 
     class Kind(models.TextChoices):
@@ -154,14 +166,6 @@ class StockMovement(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity} {self.sku_id}@{self.warehouse_id}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("Stock movements are append-only; record a correcting movement instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Stock movements are append-only and cannot be deleted.")
-
 
 
 class ChannelAllocation(models.Model):
@@ -194,7 +198,7 @@ class ChannelAllocation(models.Model):
         return f"{self.sku_id} for channel {self.channel_id}"
 
 
-class SkuChange(models.Model):
+class SkuChange(AppendOnly, models.Model):
     """The catalog's audit trail: who created or changed a SKU, and each field's [before, after]."""
 
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="changes")
@@ -208,11 +212,3 @@ class SkuChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku_id} by {self.actor}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("SKU changes are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("SKU changes are append-only and cannot be deleted.")
