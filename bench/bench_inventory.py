@@ -48,7 +48,7 @@ def _fresh_sku(prefix: str, quantity: int) -> str:
     from inventory.services import sku_upsert, stock_receive, warehouse_upsert
 
     code = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    sku_upsert(code=code, name=code)
+    sku_upsert(code=code, name=code, actor="bench")
     warehouse_upsert(code="bench", name="Bench warehouse", priority=1)
     stock_receive(sku_code=code, warehouse_code="bench", quantity=quantity, actor="bench")
     return code

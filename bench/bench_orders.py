@@ -36,7 +36,7 @@ def _seed() -> str:
     channel = Channel.objects.filter(code="bench-orders").first() or channel_create(code="bench-orders")
     warehouse_upsert(code="bench-wh", name="Bench", priority=1)
     for code in SKUS:
-        sku_upsert(code=code, name=code)
+        sku_upsert(code=code, name=code, actor="bench")
         stock_receive(sku_code=code, warehouse_code="bench-wh", quantity=10_000_000, actor="bench")
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_orders_baseline (id bigserial PRIMARY KEY, body jsonb)")

@@ -6,7 +6,7 @@ from channels_integration.models import ApiKey, Channel
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
-    fields = ("prefix", "name", "scopes", "created_at", "last_used_at", "revoked_at")
+    fields = ("prefix", "name", "scopes", "stock_write_reason", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     can_delete = False
     show_change_link = False

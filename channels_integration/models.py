@@ -9,6 +9,8 @@ class Channel(models.Model):
         API = "api", "REST API"
         SHOPIFY = "shopify", "Shopify"
         WOOCOMMERCE = "woocommerce", "WooCommerce"
+        # Not a sales channel: the warehouse/ERP principal whose keys own the catalog and stock numbers.
+        STOCK = "stock", "Stock system (warehouse/ERP)"
 
     class StockPolicy(models.TextChoices):
         HOLD = "hold", "Accept and put on hold"
@@ -21,7 +23,15 @@ class Channel(models.Model):
     active = models.BooleanField(default=True)
     insufficient_stock_policy = models.CharField(max_length=10, choices=StockPolicy.choices, default=StockPolicy.HOLD)
     reservation_ttl = models.DurationField(
-        null=True, blank=True, help_text="Unpaid orders release their stock after this long; empty means never."
+        null=True, blank=True,
+        help_text="Unpaid orders release their stock after this long; empty: the ORDERS_DEFAULT_RESERVATION_TTL "
+        "setting.",
+    )
+    stock_buffer = models.PositiveIntegerField(
+        default=0, help_text="Units of every SKU kept out of this channel's availability view (on top of safety stock)."
+    )
+    allow_zero_price_orders = models.BooleanField(
+        default=False, help_text="Otherwise orders totalling zero are held for review and reserve nothing."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -30,6 +40,10 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def is_sales_channel(self) -> bool:
+        return self.kind != self.Kind.STOCK
 
 
 class ApiKey(models.Model):
@@ -40,6 +54,11 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, unique=True, help_text="Shown to identify the key; not secret.")
     secret_hash = models.CharField(max_length=64)
     scopes = models.JSONField(default=list)
+    stock_write_reason = models.CharField(
+        max_length=200, blank=True,
+        help_text="Why this sales channel's key may write stock (create_api_key --allow-stock-write); operators "
+        "review these.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

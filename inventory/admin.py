@@ -8,11 +8,12 @@ from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from inventory.codes import SKU_CODE_MAX_LENGTH, sku_code_validator
 from inventory.errors import InventoryError
-from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
-from inventory.services import sku_upsert, stock_adjust, warehouse_upsert
+from inventory.models import ChannelAllocation, Reservation, Sku, SkuChange, StockLevel, StockMovement, Warehouse
+from inventory.services import allocation_remove, allocation_set, sku_upsert, stock_adjust, warehouse_upsert
 from ordersync.admin import ReadOnlyAdmin
 
 
@@ -36,10 +37,14 @@ class ServiceWriteAdmin(admin.ModelAdmin):
 
 @admin.register(Sku)
 class SkuAdmin(ServiceWriteAdmin):
-    list_display = ("code", "name", "track_inventory", "safety_stock", "on_hand", "reserved", "available", "ledger")
-    list_filter = ("track_inventory",)
+    list_display = ("code", "name", "track_inventory", "restricted", "safety_stock", "on_hand", "reserved",
+                    "available", "ledger")
+    list_filter = ("track_inventory", "restricted")
     search_fields = ("code", "name")
-    fields = ("code", "name", "track_inventory", "safety_stock")
+    fields = ("code", "name", "track_inventory", "safety_stock", "restricted", "allocations")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "allocations")
 
     def get_queryset(self, request):
         active = Q(stock_levels__warehouse__active=True)
@@ -65,12 +70,49 @@ class SkuAdmin(ServiceWriteAdmin):
     @admin.display(description="ledger")
     def ledger(self, obj):
         url = reverse("admin:inventory_stockmovement_changelist") + f"?sku={obj.pk}"
-        return format_html('<a href="{}">movements</a>', url)
+        changes = reverse("admin:inventory_skuchange_changelist") + f"?sku={obj.pk}"
+        return format_html('<a href="{}">movements</a> · <a href="{}">changes</a>', url, changes)
+
+    @admin.display(description="channel allocations")
+    def allocations(self, obj):
+        """Which channels may sell it and their caps; edited under Channel allocations (through the service)."""
+        rows = obj.allocations.select_related("channel").order_by("channel__code") if obj.pk else []
+        link = reverse("admin:inventory_channelallocation_changelist") + f"?q={obj.code}"
+        listed = format_html_join(", ", "{} (cap {}, holds {})",
+                                  ((a.channel.code, "none" if a.cap is None else a.cap, a.reserved) for a in rows))
+        return format_html('{} <a href="{}">manage</a>', listed or "none", link)
 
     def save_model(self, request, obj, form, change):
         sku, _created = sku_upsert(code=obj.code, name=obj.name, track_inventory=obj.track_inventory,
-                                   safety_stock=obj.safety_stock)
+                                   safety_stock=obj.safety_stock, restricted=obj.restricted, actor=_actor(request))
         obj.pk = sku.pk
+
+
+@admin.register(ChannelAllocation)
+class ChannelAllocationAdmin(admin.ModelAdmin):
+    """Per channel and SKU: may sell it (restricted SKUs) and at most `cap` units held by its open orders."""
+
+    list_display = ("sku", "channel", "cap", "reserved", "updated_at")
+    list_filter = ("channel",)
+    list_select_related = ("sku", "channel")
+    search_fields = ("sku__code", "channel__code")
+    fields = ("channel", "sku", "cap", "reserved")
+    readonly_fields = ("reserved",)
+    autocomplete_fields = ("sku",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("channel", "sku", "reserved") if obj is not None else ("reserved",)
+
+    def save_model(self, request, obj, form, change):
+        allocation = allocation_set(channel=obj.channel, sku_code=obj.sku.code, cap=obj.cap, actor=_actor(request))
+        obj.pk = allocation.pk
+
+    def delete_model(self, request, obj):
+        allocation_remove(channel=obj.channel, sku_code=obj.sku.code, actor=_actor(request))
+
+    def delete_queryset(self, request, queryset):
+        for allocation in queryset.select_related("channel", "sku"):
+            self.delete_model(request, allocation)
 
 
 @admin.register(Warehouse)
@@ -100,7 +142,7 @@ class LowStockFilter(admin.SimpleListFilter):
 
 
 class AdjustForm(forms.Form):
-    sku = forms.CharField(max_length=100, label="SKU code")
+    sku = forms.CharField(max_length=SKU_CODE_MAX_LENGTH, label="SKU code", validators=[sku_code_validator])
     warehouse = forms.ModelChoiceField(Warehouse.objects.all(), to_field_name="code")
     mode = forms.ChoiceField(choices=[("on_hand", "Set on hand to"), ("delta", "Change on hand by")])
     quantity = forms.IntegerField()
@@ -186,8 +228,8 @@ class StockMovementAdmin(ReadOnlyAdmin):
 
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyAdmin):
-    list_display = ("order_id", "order_line_id", "sku", "warehouse", "quantity", "state", "expires_at",
-                    "release_reason", "created_at")
+    list_display = ("order_id", "order_line_id", "sku", "warehouse", "quantity", "state", "channel_id",
+                    "expires_at", "release_reason", "created_at")
     list_filter = ("state",)
     list_select_related = ("stock_level__sku", "stock_level__warehouse")
     search_fields = ("=order_id", "stock_level__sku__code")
@@ -200,3 +242,13 @@ class ReservationAdmin(ReadOnlyAdmin):
     @admin.display(ordering="stock_level__warehouse__code")
     def warehouse(self, obj):
         return obj.stock_level.warehouse.code
+
+
+@admin.register(SkuChange)
+class SkuChangeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "sku", "actor", "changes")
+    list_filter = (SkuLedgerFilter,)
+    list_select_related = ("sku",)
+    search_fields = ("sku__code", "actor")
+    date_hierarchy = "created_at"
+    show_full_result_count = False

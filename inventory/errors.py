@@ -13,12 +13,26 @@ class InventoryError(Exception):
 
 
 class UnknownSku(InventoryError):
+    """SKUs the caller cannot order. `not_sellable` (those that exist but are restricted to other channels) is for
+    the operator's log only: answers to the channel say "unknown" for both, so it cannot probe the catalog."""
+
     code = "unknown_sku"
     field = "sku"
 
-    def __init__(self, codes):
+    def __init__(self, codes, *, not_sellable=()):
         self.codes = sorted(set(codes))
+        self.not_sellable = sorted(set(not_sellable))
         super().__init__(f"Unknown SKU(s): {', '.join(self.codes)}.")
+
+    def operator_note(self, channel) -> str:
+        unknown = [code for code in self.codes if code not in self.not_sellable]
+        parts = [f"may not sell: {', '.join(self.not_sellable)}"] if self.not_sellable else []
+        parts += [f"unknown: {', '.join(unknown)}"] if unknown else []
+        return f"channel {getattr(channel, 'code', channel)} was refused SKU(s) ({'; '.join(parts)})"
+
+
+class InvalidSkuCode(InventoryError):
+    code = "invalid"
 
 
 class UnknownWarehouse(InventoryError):

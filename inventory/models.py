@@ -4,19 +4,41 @@ Every write goes through inventory.services; these classes only describe the dat
 The invariant `0 <= reserved <= on_hand` is a database CHECK so no code path, however buggy, can oversell.
 """
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from inventory.codes import SKU_CODE_MAX_LENGTH, sku_code_validator
+
+# Unit counts are PostgreSQL `integer` columns: anything that would pass this is refused before it reaches them.
+MAX_UNITS = 2**31 - 1
+
+
+class AppendOnly:
+    """Rows that are written once and never edited or deleted (audit trails); a correction is a new row."""
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{self._meta.verbose_name_plural} are append-only; record a correcting row instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{self._meta.verbose_name_plural} are append-only and cannot be deleted.")
+
 
 class Sku(models.Model):
-    code = models.CharField(max_length=100, unique=True)
+    code = models.CharField(max_length=SKU_CODE_MAX_LENGTH, unique=True, validators=[sku_code_validator])
     name = models.CharField(max_length=300)
     track_inventory = models.BooleanField(
         default=True, help_text="Untracked SKUs (services, gift cards) are always sellable and hold no stock."
     )
     safety_stock = models.PositiveIntegerField(
         default=0, help_text="Units kept back from channels: available-to-sell is on hand minus reserved minus this."
+    )
+    restricted = models.BooleanField(
+        default=False,
+        help_text="Only channels with an allocation for this SKU may sell it; to every other channel it does not "
+        "exist.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,6 +99,10 @@ class Reservation(models.Model):
     # Soft references: inventory sits below orders in the dependency graph, so no foreign keys to it.
     order_id = models.BigIntegerField(db_index=True)
     order_line_id = models.BigIntegerField()
+    # The selling channel, and the allocation whose `reserved` counter this reservation was added to (if any);
+    # plain columns for the same hot-path reason as the ledger's.
+    channel_id = models.BigIntegerField(null=True, blank=True)
+    allocation_id = models.BigIntegerField(null=True, blank=True)
     # Few indexes on purpose: every reservation inserts into each of them while the hot stock row is locked.
     stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="reservations", db_index=False)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
@@ -100,7 +126,7 @@ class Reservation(models.Model):
         return f"order {self.order_id} line {self.order_line_id}: {self.quantity} ({self.state})"
 
 
-class StockMovement(models.Model):
+class StockMovement(AppendOnly, models.Model):
     """The append-only ledger: summing the deltas of a stock level's movements gives its on_hand and reserved."""
 
     class Kind(models.TextChoices):
@@ -140,11 +166,49 @@ class StockMovement(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity} {self.sku_id}@{self.warehouse_id}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("Stock movements are append-only; record a correcting movement instead.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValueError("Stock movements are append-only and cannot be deleted.")
 
+class ChannelAllocation(models.Model):
+    """What one sales channel may sell of one SKU: listed (for restricted SKUs) and optionally capped.
+
+    `reserved` counts the units of this channel's active reservations made while the allocation existed; the
+    reservation services change it in the transaction (and the statement order) that reserves, releases or
+    ships, with `reserved + q <= cap` as the condition of the UPDATE, so concurrent orders cannot race past it.
+    """
+
+    channel = models.ForeignKey("channels_integration.Channel", on_delete=models.PROTECT,
+                                related_name="stock_allocations")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="allocations")
+    cap = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(MAX_UNITS)],
+        help_text="At most this many units held by the channel's open (unshipped) orders at once; empty: no cap.",
+    )
+    reserved = models.PositiveIntegerField(default=0, help_text="Units the channel's open orders hold now.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku_id", "channel_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "sku"], name="allocation_channel_sku_unique"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="allocation_reserved_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} for channel {self.channel_id}"
+
+
+class SkuChange(AppendOnly, models.Model):
+    """The catalog's audit trail: who created or changed a SKU, and each field's [before, after]."""
+
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="changes")
+    actor = models.CharField(max_length=100)
+    changes = models.JSONField(help_text="{field: [before, after]}; before is null when the SKU was created.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["sku", "-created_at"], name="skuchange_sku_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} by {self.actor}"

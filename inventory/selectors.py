@@ -3,23 +3,20 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Min, Q, Sum
+from django.db.models import F, FilteredRelation, Min, Q, Sum
 from django.db.models.functions import Coalesce
 
+from inventory.codes import is_sku_code
+from inventory.errors import UnknownSku
 from inventory.models import Reservation, Sku
-from inventory.reserving import plan_many, read_candidates
+from inventory.reserving import plan_many, read_candidates, unknown_to
 
 _ACTIVE = Q(stock_levels__warehouse__active=True)
 
 
-def channel_buffer(channel) -> int:
-    """Units a channel is additionally told it cannot sell (duck-typed: channels own that setting)."""
-    return max(int(getattr(channel, "stock_buffer", 0) or 0), 0)
-
-
 def skus_with_stock(*, sku_codes: Iterable[str]):
     """SKUs annotated with on_hand, reserved and free (on_hand - reserved) summed over active warehouses."""
-    return Sku.objects.filter(code__in=set(sku_codes)).annotate(
+    return Sku.objects.filter(code__in={code for code in sku_codes if is_sku_code(code)}).annotate(
         total_on_hand=Coalesce(Sum("stock_levels__on_hand", filter=_ACTIVE), 0),
         total_reserved=Coalesce(Sum("stock_levels__reserved", filter=_ACTIVE), 0),
     )
@@ -30,14 +27,56 @@ def available_for(sku: Sku, *, buffer: int = 0) -> int:
     return max(sku.total_on_hand - sku.total_reserved - sku.safety_stock - buffer, 0)
 
 
+def sellable_availability(*, sku_codes: Iterable[str], channel=None) -> dict[str, int | None]:
+    """What a channel may know: {code: available-to-sell (None when untracked)} for the SKUs it may sell, in one
+    query. SKUs restricted to other channels are absent, exactly like unknown ones.
+
+    For a sales channel: minus its `stock_buffer`, and at most what its allocation cap leaves. Without a channel,
+    or for a stock system (which owns the numbers), the whole catalog before any channel's buffer or cap.
+    """
+    skus = skus_with_stock(sku_codes=sku_codes)
+    buffer = 0
+    if channel is not None and channel.is_sales_channel:
+        buffer = channel.stock_buffer
+        skus = (
+            skus.annotate(mine=FilteredRelation("allocations", condition=Q(allocations__channel=channel)))
+            .filter(Q(restricted=False) | Q(mine__isnull=False))
+            .annotate(cap=F("mine__cap"), held=F("mine__reserved"))
+        )
+    result: dict[str, int | None] = {}
+    for sku in skus:
+        if not sku.track_inventory:
+            result[sku.code] = None
+            continue
+        available = available_for(sku, buffer=buffer)
+        if getattr(sku, "cap", None) is not None:
+            available = min(available, max(sku.cap - sku.held, 0))
+        result[sku.code] = available
+    return result
+
+
 def available_to_sell(*, sku_codes: Iterable[str], channel=None) -> dict[str, int]:
-    """Available-to-sell per tracked SKU; unknown and untracked SKUs (always sellable) are absent."""
-    buffer = channel_buffer(channel)
+    """Available-to-sell per tracked SKU the channel may sell; unknown and untracked SKUs are absent."""
     return {
-        sku.code: available_for(sku, buffer=buffer)
-        for sku in skus_with_stock(sku_codes=sku_codes)
-        if sku.track_inventory
+        code: available
+        for code, available in sellable_availability(sku_codes=sku_codes, channel=channel).items()
+        if available is not None
     }
+
+
+def existing_sku_codes(*, sku_codes: Iterable[str]) -> set[str]:
+    """For the operator's log only: which of the codes a channel was told are unknown do exist."""
+    return set(Sku.objects.filter(code__in={c for c in sku_codes if is_sku_code(c)}).values_list("code", flat=True))
+
+
+def sku_refusals(*, orders: dict[int, set[str]], channel_id: int | None) -> dict[int, UnknownSku]:
+    """{order id: the UnknownSku stock_reserve would raise} for orders naming SKUs that are unknown or not
+    sellable by the channel, from one read and without reserving (orders held before reserving use it)."""
+    if not orders:
+        return {}
+    skus, _levels = read_candidates(set().union(*orders.values()), channel_id)
+    refusals = {order_id: unknown_to(skus, codes) for order_id, codes in orders.items()}
+    return {order_id: refusal for order_id, refusal in refusals.items() if refusal is not None}
 
 
 def order_has_active_reservation(*, order_id: int) -> bool:
@@ -55,7 +94,7 @@ def expired_reservation_order_ids(*, now: datetime, limit: int = 500) -> list[in
     return [row["order_id"] for row in rows[:limit]]
 
 
-def stock_preview_many(*, orders) -> dict:
+def stock_preview_many(*, orders, channel_id: int | None = None) -> dict:
     """What stock_reserve_many would answer right now, from an unlocked read, without writing or locking.
 
     A prediction: stock may move before the real call. Callers use it to do their own writes before taking
@@ -64,7 +103,7 @@ def stock_preview_many(*, orders) -> dict:
     codes = {line.sku_code for order in orders for line in order.lines}
     if not codes:
         return {order.order_id: [] for order in orders}
-    skus, levels = read_candidates(codes)
+    skus, levels = read_candidates(codes, channel_id)
     outcomes, plan = plan_many(orders, skus, levels)
     for order, _line, _level, _qty in plan:
         outcomes.setdefault(order.order_id, [])

@@ -1,5 +1,5 @@
 """Every stock write. Lock order, always: SKU/warehouse rows (only their upserts), the order's reservations,
-then stock levels by pk.
+the channel's allocations by pk, then stock levels by pk.
 
 Taking locks in one global order is what makes these services deadlock-free against each other: two orders
 that want the same SKUs in opposite line order still touch the stock-level rows in ascending pk order.
@@ -9,26 +9,41 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
+from inventory.catalog import allocation_remove, allocation_set, sku_upsert, warehouse_upsert
+from inventory.checks import check_actor, check_quantity, check_sku_code
 from inventory.errors import (
     BelowReserved,
     InsufficientStock,
     InvalidQuantity,
+    InvalidSkuCode,
     InventoryError,
     UnknownSku,
     UnknownWarehouse,
 )
-from inventory.feed import level_update, levels_reserve, levels_touch, stock_feed_publish
-from inventory.models import Reservation, Sku, StockLevel, StockMovement, Warehouse
-from inventory.reserving import allocate, lock_candidates, plan_many, read_candidates, reserve_in_one_statement
+from inventory.feed import level_update, levels_reserve, stock_feed_publish
+from inventory.models import MAX_UNITS, ChannelAllocation, Reservation, Sku, StockLevel, StockMovement, Warehouse
+from inventory.reserving import (
+    SkuRow,
+    allocate,
+    lock_allocations,
+    lock_candidates,
+    plan_many,
+    read_candidates,
+    reserve_in_one_statement,
+    unknown_to,
+)
 
 __all__ = [
-    "BelowReserved", "InsufficientStock", "InvalidQuantity", "InventoryError", "LineRequest", "OrderStock",
-    "UnknownSku", "UnknownWarehouse", "sku_upsert", "stock_adjust", "stock_commit", "stock_feed_publish",
-    "stock_receive", "stock_release", "stock_reservation_confirm", "stock_reserve", "stock_reserve_many",
-    "warehouse_upsert",
+    "BelowReserved", "InsufficientStock", "InvalidQuantity", "InvalidSkuCode", "InventoryError", "LineRequest",
+    "OrderStock", "UnknownSku", "UnknownWarehouse", "allocation_remove", "allocation_set", "sku_upsert",
+    "stock_adjust", "stock_commit", "stock_feed_publish", "stock_receive", "stock_release",
+    "stock_reservation_confirm", "stock_reserve", "stock_reserve_many", "warehouse_upsert",
 ]
 
 Kind = StockMovement.Kind
@@ -54,27 +69,17 @@ class _LostRace(Exception):
     """A conditional UPDATE matched no row: the unlocked plan was stale; retry with locks."""
 
 
-def _check_quantity(value, *, field: str, allow_zero: bool = False, allow_negative: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidQuantity(f"{field} must be a whole number, got {value!r}.", field=field)
-    if value < 0 and not allow_negative:
-        raise InvalidQuantity(f"{field} must not be negative, got {value}.", field=field)
-    if value == 0 and not allow_zero:
-        raise InvalidQuantity(f"{field} must not be zero.", field=field)
-    return value
+def _insert_reserve_rows(rows, *, actor: str, channel_id: int | None, skus: dict[str, SkuRow]) -> list[Reservation]:
+    """Reservation and ledger rows for [(order_id, line, level, qty, expires_at)], one INSERT each; a reservation
+    of a SKU the channel has an allocation of carries that allocation (whose counter the caller raises)."""
 
+    def allocation_id(line):
+        allocation = skus[line.sku_code].allocation
+        return allocation.pk if allocation is not None else None
 
-def _check_actor(actor: str) -> str:
-    if not actor or not isinstance(actor, str):
-        raise InventoryError("actor is required: say who changes stock (e.g. 'user:alice').", field="actor")
-    return actor[:100]
-
-
-def _insert_reserve_rows(rows, actor: str) -> list[Reservation]:
-    """Reservation and ledger rows for [(order_id, line, level, qty, expires_at)], one INSERT each."""
     reservations = Reservation.objects.bulk_create(
         Reservation(order_id=order_id, order_line_id=line.line_id, stock_level_id=level.pk, quantity=qty,
-                    expires_at=expires_at)
+                    expires_at=expires_at, channel_id=channel_id, allocation_id=allocation_id(line))
         for order_id, line, level, qty, expires_at in rows
     )
     StockMovement.objects.bulk_create(
@@ -86,13 +91,36 @@ def _insert_reserve_rows(rows, actor: str) -> list[Reservation]:
     return reservations
 
 
-def _write_reservations(*, order_id, plan, expires_at, actor) -> list[Reservation]:
-    """Inserts reservations and ledger rows, then bumps levels in pk order as the very last statements.
+def _allocations_reserve(plan, skus: dict[str, SkuRow]) -> bool:
+    """Adds the planned units to the channel's allocation counters in pk order, each only if its cap still allows
+    (the condition is evaluated on the current row after waiting for its lock, so racers cannot pass the cap)."""
+    per_allocation: dict[int, int] = defaultdict(int)
+    for line, _level, qty in plan:
+        allocation = skus[line.sku_code].allocation
+        if allocation is not None:
+            per_allocation[allocation.pk] += qty
+    now = timezone.now()
+    for pk in sorted(per_allocation):
+        qty = per_allocation[pk]
+        matched = ChannelAllocation.objects.filter(pk=pk).filter(
+            Q(cap__isnull=True) | Q(cap__gte=F("reserved") + qty)
+        ).update(reserved=F("reserved") + qty, updated_at=now)
+        if not matched:
+            return False
+    return True
+
+
+def _write_reservations(*, order_id, plan, expires_at, actor, channel_id, skus) -> list[Reservation]:
+    """Inserts reservations and ledger rows, raises the channel's allocation counters, then bumps levels in pk
+    order as the very last statements.
 
     The stock-level row locks are what every reserver of a hot SKU queues on; taking them last keeps them
     held only for the UPDATE and the commit.
     """
-    reservations = _insert_reserve_rows([(order_id, line, level, qty, expires_at) for line, level, qty in plan], actor)
+    reservations = _insert_reserve_rows([(order_id, line, level, qty, expires_at) for line, level, qty in plan],
+                                        actor=actor, channel_id=channel_id, skus=skus)
+    if not _allocations_reserve(plan, skus):
+        raise _LostRace
     per_level: dict[int, int] = defaultdict(int)
     for _line, level, qty in plan:
         per_level[level.pk] += qty
@@ -103,34 +131,41 @@ def _write_reservations(*, order_id, plan, expires_at, actor) -> list[Reservatio
 
 
 def stock_reserve(
-    *, order_id: int, lines: Sequence[LineRequest], expires_at: datetime | None = None, actor: str
+    *, order_id: int, lines: Sequence[LineRequest], expires_at: datetime | None = None, actor: str,
+    channel_id: int | None = None,
 ) -> list[Reservation]:
     """Reserves every line of an order or none; raises UnknownSku / InsufficientStock with nothing written.
 
+    `channel_id` is the selling channel: SKUs restricted to other channels are unknown to it, and its allocation
+    caps bound what it may hold (None: a system caller, no restriction and no cap).
+
     First try: plan from an unlocked read and apply it with conditional UPDATEs (never oversells: the
-    condition is checked on the current row) — one statement when the plan needs one stock level on
-    PostgreSQL (inventory.reserving), else statement by statement in pk order. Only if an UPDATE loses a
-    race is the plan redone under row locks taken in pk order, which gives the exact answer.
+    condition is checked on the current row) — one statement when the plan needs one stock level and no
+    allocation on PostgreSQL (inventory.reserving), else statement by statement in pk order. Only if an UPDATE
+    loses a race is the plan redone under row locks taken in pk order, which gives the exact answer.
     Untracked SKUs get no reservation.
     """
-    actor = _check_actor(actor)
+    actor = check_actor(actor)
     for line in lines:
-        _check_quantity(line.quantity, field="quantity")
+        check_quantity(line.quantity, field="quantity")
     if not lines:
         return []
-    skus, levels = read_candidates({line.sku_code for line in lines})
-    unknown = {line.sku_code for line in lines} - skus.keys()
-    if unknown:
-        raise UnknownSku(unknown)
+    skus, levels = read_candidates({line.sku_code for line in lines}, channel_id)
+    refusal = unknown_to(skus, {line.sku_code for line in lines})
+    if refusal is not None:
+        raise refusal
     tracked = [line for line in lines if skus[line.sku_code].track_inventory]
     if not tracked:
         return []
     sku_ids = sorted({skus[line.sku_code].pk for line in tracked})
     plan = allocate(tracked, skus, [level for level in levels if level.sku_id in sku_ids])
-    if connection.vendor == "postgresql" and len({level.pk for _line, level, _qty in plan}) == 1:
+    write = partial(_write_reservations, order_id=order_id, expires_at=expires_at, actor=actor,
+                    channel_id=channel_id)
+    uncapped = all(skus[line.sku_code].allocation is None for line in tracked)
+    if connection.vendor == "postgresql" and uncapped and len({level.pk for _line, level, _qty in plan}) == 1:
         reservations = reserve_in_one_statement(
             order_id=order_id, level=plan[0][1], items=[(line.line_id, qty) for line, _level, qty in plan],
-            expires_at=expires_at, actor=actor,
+            expires_at=expires_at, actor=actor, channel_id=channel_id,
         )
         if reservations is not None:
             return reservations
@@ -139,41 +174,50 @@ def stock_reserve(
             # A transaction of its own at top level, a savepoint inside the caller's: either way a lost
             # race or a shortage rolls back everything this call wrote.
             with transaction.atomic():
-                return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
+                return write(plan=plan, skus=skus)
         except _LostRace:
             pass
     # Out-raced: plan again on locked rows. The conditional UPDATEs cannot miss now (_LostRace would be a bug).
     with transaction.atomic():
+        skus = lock_allocations(skus, channel_id, sku_ids)
         plan = allocate(tracked, skus, lock_candidates(sku_ids))
-        return _write_reservations(order_id=order_id, plan=plan, expires_at=expires_at, actor=actor)
+        return write(plan=plan, skus=skus)
 
 
-def stock_reserve_many(*, orders: Sequence[OrderStock], actor: str) -> dict[int, list[Reservation] | InventoryError]:
-    """Reserves for many orders (bulk ingest), each all or nothing and in the given order of precedence.
+def stock_reserve_many(
+    *, orders: Sequence[OrderStock], actor: str, channel_id: int | None = None
+) -> dict[int, list[Reservation] | InventoryError]:
+    """Reserves for many orders of one channel (bulk ingest), each all or nothing and in the given order of
+    precedence; restrictions and caps as in stock_reserve.
 
     Returns {order_id: its reservations ([] when it has no tracked SKU), or the UnknownSku / InsufficientStock
     it got, with nothing written for it}. One SKU read, the candidate stock levels locked in pk order (the
-    global lock order), every order planned in turn on the locked numbers, then one INSERT for all
-    reservations, one for the ledger and one conditional UPDATE of all levels. Planning on locked rows is
+    global lock order, after the channel's allocations), every order planned in turn on the locked numbers, then
+    one INSERT for all reservations, one for the ledger and one conditional UPDATE of all levels. Planning on
+    locked rows is
     exact, so unlike stock_reserve there is no optimistic first try to lose; the locks last until the
     caller commits.
     """
-    actor = _check_actor(actor)
+    actor = check_actor(actor)
     for order in orders:
         for line in order.lines:
-            _check_quantity(line.quantity, field="quantity")
+            check_quantity(line.quantity, field="quantity")
     codes = {line.sku_code for order in orders for line in order.lines}
     if not codes:
         return {order.order_id: [] for order in orders}
     with transaction.atomic():
-        skus, _unlocked = read_candidates(codes)
+        skus, _unlocked = read_candidates(codes, channel_id)
         sku_ids = sorted({sku.pk for sku in skus.values() if sku.track_inventory})
+        skus = lock_allocations(skus, channel_id, sku_ids)
         outcomes, plan = plan_many(orders, skus, lock_candidates(sku_ids) if sku_ids else [])
         if not plan:
             return outcomes
         reservations = _insert_reserve_rows(
-            [(order.order_id, line, level, qty, order.expires_at) for order, line, level, qty in plan], actor
+            [(order.order_id, line, level, qty, order.expires_at) for order, line, level, qty in plan],
+            actor=actor, channel_id=channel_id, skus=skus,
         )
+        if not _allocations_reserve([(line, level, qty) for _order, line, level, qty in plan], skus):
+            raise RuntimeError("a locked allocation lost room it was planned with")
         per_level: dict[int, int] = defaultdict(int)
         for _order, _line, level, qty in plan:
             per_level[level.pk] += qty
@@ -186,7 +230,7 @@ def stock_reserve_many(*, orders: Sequence[OrderStock], actor: str) -> dict[int,
 
 def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
     """Releases or commits the order's active reservations; a second call finds none and returns 0."""
-    actor = _check_actor(actor)
+    actor = check_actor(actor)
     with transaction.atomic():
         reservations = list(
             Reservation.objects.select_for_update()
@@ -196,8 +240,16 @@ def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
         if not reservations:
             return 0
         per_level: dict[int, int] = defaultdict(int)
+        per_allocation: dict[int, int] = defaultdict(int)
         for reservation in reservations:
             per_level[reservation.stock_level_id] += reservation.quantity
+            if reservation.allocation_id is not None:
+                per_allocation[reservation.allocation_id] += reservation.quantity
+        now = timezone.now()
+        for allocation_pk in sorted(per_allocation):  # a removed allocation matches nothing, as it should
+            ChannelAllocation.objects.filter(pk=allocation_pk).update(
+                reserved=F("reserved") - per_allocation[allocation_pk], updated_at=now
+            )
         on_hand_sign = -1 if kind == Kind.COMMIT else 0
         for level_pk in sorted(per_level):
             level_update(level_pk, reserved=-per_level[level_pk], on_hand=on_hand_sign * per_level[level_pk])
@@ -236,6 +288,7 @@ def stock_reservation_confirm(*, order_id: int) -> None:
 
 
 def _sku_and_warehouse(sku_code: str, warehouse_code: str) -> tuple[Sku, Warehouse]:
+    check_sku_code(sku_code)
     sku = Sku.objects.filter(code=sku_code).first()
     if sku is None:
         raise UnknownSku([sku_code])
@@ -255,6 +308,11 @@ def _change_on_hand(*, sku: Sku, warehouse: Warehouse, kind: str, delta: int, re
     with transaction.atomic():
         level = _locked_level(sku, warehouse)
         new_on_hand = level.on_hand + delta
+        if new_on_hand > MAX_UNITS:
+            raise InvalidQuantity(
+                f"{field}: on hand for {sku.code} at {warehouse.code} would become {new_on_hand}, more than the "
+                f"{MAX_UNITS} units one stock level can count.", field=field,
+            )
         if new_on_hand < level.reserved:
             raise BelowReserved(sku=sku.code, warehouse=warehouse.code, on_hand=new_on_hand,
                                 reserved=level.reserved, field=field)
@@ -272,8 +330,8 @@ def _change_on_hand(*, sku: Sku, warehouse: Warehouse, kind: str, delta: int, re
 def stock_receive(*, sku_code: str, warehouse_code: str, quantity: int, actor: str,
                   reason: str = "receipt") -> StockLevel:
     """Goods arrived: on_hand grows by quantity (> 0)."""
-    actor = _check_actor(actor)
-    _check_quantity(quantity, field="quantity")
+    actor = check_actor(actor)
+    check_quantity(quantity, field="quantity")
     sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
     return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.RECEIPT, delta=quantity, reason=reason,
                            actor=actor, field="quantity")
@@ -282,66 +340,18 @@ def stock_receive(*, sku_code: str, warehouse_code: str, quantity: int, actor: s
 def stock_adjust(*, sku_code: str, warehouse_code: str, actor: str, reason: str, on_hand: int | None = None,
                  delta: int | None = None) -> StockLevel:
     """Corrects on_hand after a count (absolute `on_hand`) or a known loss/find (`delta`); exactly one of them."""
-    actor = _check_actor(actor)
+    actor = check_actor(actor)
     if (on_hand is None) == (delta is None):
         raise InvalidQuantity("Send exactly one of on_hand (absolute count) or delta (change).", field="on_hand")
     if not reason or not reason.strip():
         raise InventoryError("reason is required for an adjustment.", field="reason")
     if on_hand is not None:
-        _check_quantity(on_hand, field="on_hand", allow_zero=True)
+        check_quantity(on_hand, field="on_hand", allow_zero=True)
     else:
-        _check_quantity(delta, field="delta", allow_negative=True)
+        check_quantity(delta, field="delta", allow_negative=True)
     sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
     with transaction.atomic():
         level = _locked_level(sku, warehouse)
         change = on_hand - level.on_hand if on_hand is not None else delta
         return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.ADJUSTMENT, delta=change, reason=reason,
                                actor=actor, field="on_hand" if on_hand is not None else "delta")
-
-
-def sku_upsert(*, code: str, name: str, track_inventory: bool = True, safety_stock: int = 0) -> tuple[Sku, bool]:
-    if not code or not code.strip():
-        raise InventoryError("code is required.", field="code")
-    if not name or not name.strip():
-        raise InventoryError("name is required.", field="name")
-    _check_quantity(safety_stock, field="safety_stock", allow_zero=True)
-    values = {"name": name, "track_inventory": track_inventory, "safety_stock": safety_stock}
-    with transaction.atomic():
-        # NO KEY UPDATE: reservers' foreign-key checks take key-share locks on the SKU, which this must not block.
-        sku = Sku.objects.select_for_update(no_key=True).filter(code=code).first()
-        if sku is None:
-            try:
-                with transaction.atomic():
-                    return Sku.objects.create(code=code, **values), True
-            except IntegrityError:
-                sku = Sku.objects.select_for_update(no_key=True).get(code=code)
-        feed_changed = (sku.track_inventory, sku.safety_stock) != (track_inventory, safety_stock)
-        if feed_changed or sku.name != name:
-            Sku.objects.filter(pk=sku.pk).update(**values)
-            sku.refresh_from_db()
-        if feed_changed:
-            levels_touch(sku.stock_levels.all())
-    return sku, False
-
-
-def warehouse_upsert(*, code: str, name: str, priority: int = 100, country: str = "",
-                     active: bool = True) -> Warehouse:
-    if not code or not code.strip():
-        raise InventoryError("code is required.", field="code")
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise InventoryError(f"priority must be a whole number, got {priority!r}.", field="priority")
-    values = {"name": name, "priority": priority, "country": country.upper(), "active": active}
-    with transaction.atomic():
-        warehouse = Warehouse.objects.select_for_update(no_key=True).filter(code=code).first()
-        if warehouse is None:
-            try:
-                with transaction.atomic():
-                    return Warehouse.objects.create(code=code, **values)
-            except IntegrityError:
-                warehouse = Warehouse.objects.select_for_update(no_key=True).get(code=code)
-        was_active = warehouse.active
-        Warehouse.objects.filter(pk=warehouse.pk).update(**values)
-        warehouse.refresh_from_db()
-        if was_active != active:
-            levels_touch(warehouse.stock_levels.all())
-    return warehouse

@@ -80,7 +80,7 @@ def make_api_client(db):
     """Returns a DRF test client authenticated as a new key of `channel` with `scopes`."""
     from rest_framework.test import APIClient
 
-    def make(*, channel=None, scopes=("orders:write", "orders:read", "inventory")):
+    def make(*, channel=None, scopes=("orders:write", "orders:read", "inventory:read")):
         issued = ApiKeyFactory.issue(channel=channel or ChannelFactory(), scopes=list(scopes))
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")

@@ -19,7 +19,7 @@ class ApiKeyFactory:
     """Keys are only ever made through the service, which is the one place that knows how to hash them."""
 
     @staticmethod
-    def issue(*, channel: Channel | None = None, scopes: list[str] | None = None):
-        return api_key_create(channel=channel or ChannelFactory(), scopes=scopes or ["orders:read"])
+    def issue(*, channel: Channel | None = None, scopes: list[str] | None = None, **options):
+        return api_key_create(channel=channel or ChannelFactory(), scopes=scopes or ["orders:read"], **options)
 
 

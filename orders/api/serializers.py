@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inventory.codes import SKU_CODE_RULE
+from inventory.serializers import SkuCodeField
 from orders.fsm import TRANSITIONS, Status
 from orders.models import ORDER_AMOUNTS, OrderStatusChange
 from orders.money import CURRENCY_EXPONENTS, decimals_of, money_str
@@ -72,7 +74,7 @@ class AddressSerializer(serializers.Serializer):
 
 
 class OrderLineInSerializer(serializers.Serializer):
-    sku = Text(max_length=64)
+    sku = SkuCodeField(help_text=f"Inventory SKU code: {SKU_CODE_RULE}.")
     name = Text(max_length=200, required=False, allow_blank=True)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="A JSON integer.")
     unit_price = Money(help_text="Unit price in the order currency; no more decimals than the currency allows.")

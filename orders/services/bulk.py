@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from inventory.selectors import stock_preview_many
+from inventory.selectors import sku_refusals, stock_preview_many
 from inventory.services import InsufficientStock, LineRequest, OrderStock, UnknownSku, stock_reserve_many
 from orders.actors import Actor
 from orders.models import Order, OrderLine, OrderStatusChange
@@ -32,8 +31,11 @@ from orders.services.ingest import (
     IngestResult,
     build_order,
     created_events,
+    hold_for_review,
     hold_for_shortage,
+    needs_price_review,
     order_data_clean,
+    reservation_expiry,
     reservation_refusal,
 )
 from ordersync.api import ApiError
@@ -162,18 +164,23 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
         for line in lines:
             line.order = order
     OrderLine.objects.bulk_create([line for _order, lines in built for line in lines])
-    ttl = channel.reservation_ttl
-    expires_at = timezone.now() + ttl if ttl else None
+    expires_at = reservation_expiry(channel)
+    # Zero-price orders are held for review and reserve nothing, as in single ingest; their SKUs are still checked.
+    review = {order.pk: {ln.sku for ln in lines} for order, lines in built if needs_price_review(order)}
     requests = [
         OrderStock(order_id=order.pk, expires_at=expires_at,
                    lines=[LineRequest(line_id=ln.pk, sku_code=ln.sku, quantity=ln.quantity) for ln in lines])
-        for order, lines in built
+        for order, lines in built if order.pk not in review
     ]
-    reserve = partial(stock_reserve_many, orders=requests, actor=actor.label)
-    outcomes = reserve() if stock_first else stock_preview_many(orders=requests)
+    reserve = partial(stock_reserve_many, orders=requests, actor=actor.label, channel_id=channel.pk)
+    outcomes = reserve() if stock_first else stock_preview_many(orders=requests, channel_id=channel.pk)
+    outcomes.update(sku_refusals(orders=review, channel_id=channel.pk))
     refused, changes = [], []
     for entry, (order, _lines) in zip(todo, built, strict=True):
         changes.append(status_change_row(order=order, from_status="", transition="create", actor=actor))
+        if order.pk in review and order.pk not in outcomes:
+            changes.append(hold_for_review(order=order))
+            continue
         outcome = outcomes[order.pk]
         if not isinstance(outcome, UnknownSku | InsufficientStock):
             continue
@@ -189,6 +196,8 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
     event_publish_many(events=[
         spec for order, lines in built for spec in created_events(order=order, lines=lines, actor=actor)
     ])
-    if not stock_first and _outcome_shape(reserve()) != _outcome_shape(outcomes):
+    if not stock_first and _outcome_shape(reserve()) != _outcome_shape(
+        {order_id: outcome for order_id, outcome in outcomes.items() if order_id not in review}
+    ):
         raise _Mispredicted
     return [order for order, _lines in built]

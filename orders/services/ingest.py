@@ -2,14 +2,18 @@
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from inventory.codes import sku_code_problem
+from inventory.selectors import sku_refusals
 from inventory.services import InsufficientStock, LineRequest, UnknownSku, stock_reserve
 from orders.actors import Actor
 from orders.errors import ExternalIdConflict, InsufficientStockError, InvalidOrder, UnknownSkuError
@@ -23,6 +27,9 @@ from sync.services import EventSpec, event_publish_many
 MONEY_FIELDS = ("shipping_total", "tax_total", "discount_total")
 # Amounts are stored as numeric(14, 3): anything from 10^11 up would overflow the column.
 MAX_AMOUNT = Decimal(10) ** 11
+ZERO_PRICE_HOLD = "zero-price order: held for review (this channel does not allow zero-price orders)"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,6 +97,9 @@ def order_data_clean(data: dict, *, channel) -> dict:
                                extra={"field": key})
     prices = []
     for i, line in enumerate(lines):
+        problem = sku_code_problem(line.get("sku"))
+        if problem:
+            raise InvalidOrder(f"lines[{i}].sku: {problem}", extra={"field": f"lines[{i}].sku"})
         quantity = line.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             raise InvalidOrder(f"lines[{i}].quantity: must be a positive integer.", extra={"field": f"lines[{i}]"})
@@ -165,9 +175,23 @@ def build_order(*, channel, data: dict) -> tuple[Order, list[OrderLine]]:
     return order, lines
 
 
+def reservation_expiry(channel, *, now: datetime | None = None) -> datetime | None:
+    """When a new unpaid order's reservation runs out: the channel's TTL, else the default setting (0: never)."""
+    ttl = channel.reservation_ttl or settings.ORDERS_DEFAULT_RESERVATION_TTL
+    return (now or timezone.now()) + ttl if ttl else None
+
+
+def needs_price_review(order: Order) -> bool:
+    """Zero-price orders would hold stock nobody pays for: held for review unless the channel allows them."""
+    return order.total == 0 and not order.channel.allow_zero_price_orders
+
+
 def reservation_refusal(*, channel, exc: UnknownSku | InsufficientStock) -> ApiError | None:
-    """The answer for an order whose stock could not be reserved; None when the channel holds it instead."""
+    """The answer for an order whose stock could not be reserved; None when the channel holds it instead.
+
+    Unknown SKUs and SKUs the channel may not sell get the same answer; only the log tells them apart."""
     if isinstance(exc, UnknownSku):
+        logger.info("order refused: %s", exc.operator_note(channel))
         codes = sorted(exc.codes)
         return UnknownSkuError(f"Unknown SKU(s): {', '.join(codes)}.", extra={"skus": codes})
     if channel.insufficient_stock_policy == channel.StockPolicy.REJECT:
@@ -179,26 +203,40 @@ def reservation_refusal(*, channel, exc: UnknownSku | InsufficientStock) -> ApiE
     return None
 
 
-def hold_for_shortage(*, order: Order, exc: InsufficientStock) -> OrderStatusChange:
+def _system_hold(*, order: Order, reason: str, payload: dict) -> OrderStatusChange:
     """Puts the stored order on hold (the system decides, not the caller); returns the audit row to write."""
-    reason = f"insufficient stock: {', '.join(sorted({s['sku'] for s in exc.shortages}))}"
     order.transition_input = TransitionInput(payload={"reason": reason})
     order.hold()
     order.save(update_fields=["status", "held_from", "hold_reason", "updated_at"])
     return status_change_row(order=order, from_status=Status.NEW, transition="hold", actor=Actor.system(),
-                             reason=reason, payload={"shortages": exc.shortages})
+                             reason=reason, payload=payload)
+
+
+def hold_for_shortage(*, order: Order, exc: InsufficientStock) -> OrderStatusChange:
+    reason = f"insufficient stock: {', '.join(sorted({s['sku'] for s in exc.shortages}))}"
+    return _system_hold(order=order, reason=reason, payload={"shortages": exc.shortages})
+
+
+def hold_for_review(*, order: Order) -> OrderStatusChange:
+    """Holds a zero-price order without reserving: releasing the hold reserves its stock (order_transition)."""
+    return _system_hold(order=order, reason=ZERO_PRICE_HOLD, payload={"rule": "zero_price"})
 
 
 def reserve_or_hold(*, order: Order, lines: list[OrderLine], actor: Actor) -> list[OrderStatusChange]:
     """Reserves every line or follows the channel's policy. Returns the extra audit rows (the hold)."""
-    ttl = order.channel.reservation_ttl
+    if needs_price_review(order):
+        refusal = sku_refusals(orders={order.pk: {line.sku for line in lines}}, channel_id=order.channel_id)
+        if refusal:
+            raise reservation_refusal(channel=order.channel, exc=refusal[order.pk])
+        return [hold_for_review(order=order)]
     try:
         # stock_reserve is all or nothing on its own (its own savepoint): no extra savepoint needed here.
         stock_reserve(
             order_id=order.pk,
             lines=[LineRequest(line_id=line.pk, sku_code=line.sku, quantity=line.quantity) for line in lines],
-            expires_at=timezone.now() + ttl if ttl else None,
+            expires_at=reservation_expiry(order.channel),
             actor=actor.label,
+            channel_id=order.channel_id,
         )
     except (UnknownSku, InsufficientStock) as exc:
         refusal = reservation_refusal(channel=order.channel, exc=exc)

@@ -4,7 +4,6 @@ import json
 from decimal import Decimal
 
 from django.db import OperationalError, transaction
-from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 from psycopg.errors import LockNotAvailable
 
@@ -30,6 +29,7 @@ from orders.models import Order
 from orders.money import CURRENCY_EXPONENTS, fits_currency, money_str
 from orders.selectors import order_stock_secured
 from orders.services.common import publish, status_change_row
+from orders.services.ingest import reservation_expiry
 from ordersync.api import Conflict
 
 SHIPPED_STATES = (Status.SHIPPED, Status.DELIVERED, Status.RETURNED)
@@ -104,15 +104,15 @@ def _lock(order_id: int, channel_id: int | None) -> Order:
 def _ensure_reserved(order: Order, actor: Actor) -> bool:
     """Lifting a hold puts stock back on the order: it was held for lack of stock or its reservation expired."""
     stock_release(order_id=order.pk, actor=actor.label, reason="expired")
-    ttl = order.channel.reservation_ttl if order.held_from == Status.NEW else None
     try:
         with transaction.atomic():
             stock_reserve(
                 order_id=order.pk,
                 lines=[LineRequest(line_id=line.pk, sku_code=line.sku, quantity=line.quantity)
                        for line in order.lines.all()],
-                expires_at=timezone.now() + ttl if ttl else None,
+                expires_at=reservation_expiry(order.channel) if order.held_from == Status.NEW else None,
                 actor=actor.label,
+                channel_id=order.channel_id,
             )
     except InsufficientStock as exc:
         skus = sorted({s["sku"] for s in exc.shortages})

@@ -32,8 +32,8 @@ def test_create_channel_twice_explains_the_clash():
 
 def test_create_api_key_prints_a_secret_that_works_once_stored_nowhere():
     run("create_channel", "shop")
-    printed = run("create_api_key", "shop", "--scopes", "orders:read,inventory")
-    assert printed["scopes"] == ["inventory", "orders:read"]
+    printed = run("create_api_key", "shop", "--scopes", "orders:read,inventory:read")
+    assert printed["scopes"] == ["inventory:read", "orders:read"]
     assert not ApiKey.objects.filter(secret_hash=printed["key"]).exists()
     request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {printed['key']}"))
     principal, api_key = ApiKeyAuthentication().authenticate(request)

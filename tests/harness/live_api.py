@@ -87,11 +87,13 @@ def is_error_shape(response: requests.Response) -> bool:
 @pytest.fixture
 def make_live_api(live_server):
     """A session for a new key of `channel` (a new EUR channel by default) holding `scopes` (default: all)."""
-    from channels_integration.scopes import ALL_SCOPES
+    from channels_integration.scopes import ALL_SCOPES, STOCK_SYSTEM_SCOPES
     from tests.factories import ApiKeyFactory, ChannelFactory
 
     def make(*, channel=None, scopes=ALL_SCOPES) -> LiveApi:
-        issued = ApiKeyFactory.issue(channel=channel or ChannelFactory(currency="EUR"), scopes=list(scopes))
+        reason = "a test key with stock writes" if STOCK_SYSTEM_SCOPES & set(scopes) else ""
+        issued = ApiKeyFactory.issue(channel=channel or ChannelFactory(currency="EUR"), scopes=list(scopes),
+                                     stock_write_reason=reason)
         return LiveApi(live_server.url, issued.secret, issued.api_key.channel, issued.api_key)
 
     return make

@@ -1,5 +1,5 @@
 from inventory.models import StockLevel
-from inventory.reconcile import stock_drift
+from inventory.reconcile import allocation_drift, stock_drift
 
 
 def level(sku, warehouse) -> tuple[int, int]:
@@ -8,5 +8,5 @@ def level(sku, warehouse) -> tuple[int, int]:
 
 
 def assert_no_drift():
-    drifts = stock_drift()
+    drifts = [*stock_drift(), *allocation_drift()]
     assert drifts == [], [d.describe() for d in drifts]

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from inventory.models import Sku, StockLevel, StockMovement, Warehouse
-from inventory.services import LineRequest, stock_reserve
+from inventory.models import ChannelAllocation, Sku, SkuChange, StockLevel, StockMovement, Warehouse
+from inventory.services import LineRequest, allocation_set, sku_upsert, stock_reserve
+from tests.factories import ChannelFactory
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 
 pytestmark = pytest.mark.django_db
@@ -15,12 +16,16 @@ def stocked():
     for sku in skus:
         for warehouse in warehouses:
             stock(sku, warehouse, 5)
+    channels = [ChannelFactory() for _ in range(3)]
     for i, sku in enumerate(skus):
-        stock_reserve(order_id=i + 1, lines=[LineRequest(i, sku.code, 4)], actor="t")
+        stock_reserve(order_id=i + 1, lines=[LineRequest(i, sku.code, 4)], actor="t", channel_id=channels[i % 3].pk)
+        allocation_set(channel=channels[i % 3], sku_code=sku.code, cap=10 + i, actor="user:op")
+        sku_upsert(code=sku.code, name=f"Renamed {i}", safety_stock=2, actor="user:op")
     return skus, warehouses
 
 
-@pytest.mark.parametrize("model", ["sku", "warehouse", "stocklevel", "stockmovement", "reservation"])
+@pytest.mark.parametrize("model", ["sku", "warehouse", "stocklevel", "stockmovement", "reservation",
+                                   "channelallocation", "skuchange"])
 def test_changelists_use_a_bounded_number_of_queries(admin_client, stocked, model, django_assert_max_num_queries):
     url = reverse(f"admin:inventory_{model}_changelist")
     with django_assert_max_num_queries(7):  # session, user, counts, one page of rows: never per row
@@ -105,3 +110,49 @@ def test_reservation_search_by_order_or_sku(admin_client, stocked):
     assert admin_client.get(url + "?q=12").context["cl"].result_count == 1  # order 12 (no SKU code has "12")
     assert admin_client.get(url + "?q=S01").context["cl"].result_count == 1
     assert admin_client.get(url + "?q=nothing").context["cl"].result_count == 0
+
+
+def test_allocations_are_saved_and_removed_through_the_service(admin_client, admin_user):
+    sku = SkuFactory(code="EXCL", restricted=True)
+    channel = ChannelFactory(code="partner")
+    response = admin_client.post(reverse("admin:inventory_channelallocation_add"),
+                                 {"channel": channel.pk, "sku": sku.pk, "cap": 3})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    allocation = ChannelAllocation.objects.get()
+    assert (allocation.cap, allocation.reserved) == (3, 0)
+    response = admin_client.post(reverse("admin:inventory_channelallocation_change", args=[allocation.pk]),
+                                 {"cap": ""})
+    assert response.status_code == 302
+    assert ChannelAllocation.objects.get().cap is None
+    response = admin_client.post(reverse("admin:inventory_channelallocation_delete", args=[allocation.pk]),
+                                 {"post": "yes"})
+    assert response.status_code == 302
+    assert not ChannelAllocation.objects.exists()
+    actor = f"user:{admin_user.username}"
+    assert list(SkuChange.objects.order_by("id").values_list("actor", "changes")) == [
+        (actor, {"allocation:partner": [None, {"cap": 3}]}),
+        (actor, {"allocation:partner": [{"cap": 3}, {"cap": None}]}),
+        (actor, {"allocation:partner": [{"cap": None}, None]}),
+    ]
+
+
+def test_sku_page_shows_its_allocations_and_saves_restricted_with_the_operator(admin_client, admin_user):
+    sku = SkuFactory(code="EXCL")
+    allocation_set(channel=ChannelFactory(code="partner"), sku_code="EXCL", cap=4, actor="t")
+    page = admin_client.get(reverse("admin:inventory_sku_change", args=[sku.pk])).content.decode()
+    assert "partner (cap 4, holds 0)" in page
+    response = admin_client.post(reverse("admin:inventory_sku_change", args=[sku.pk]),
+                                 {"name": sku.name, "track_inventory": "on", "safety_stock": 0, "restricted": "on"})
+    assert response.status_code == 302
+    assert Sku.objects.get(pk=sku.pk).restricted
+    change = SkuChange.objects.filter(changes__has_key="restricted").get()
+    assert (change.actor, change.changes) == (f"user:{admin_user.username}", {"restricted": [False, True]})
+
+
+def test_the_catalog_audit_trail_is_read_only(admin_client):
+    sku_upsert(code="AUD", name="Audited", actor="t")
+    change = SkuChange.objects.get()
+    changelist = reverse("admin:inventory_skuchange_changelist") + f"?sku={change.sku_id}"
+    assert admin_client.get(changelist).context["cl"].result_count == 1
+    assert admin_client.post(reverse("admin:inventory_skuchange_change", args=[change.pk]), {}).status_code == 403
+    assert admin_client.get(reverse("admin:inventory_skuchange_add")).status_code == 403

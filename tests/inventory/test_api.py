@@ -1,7 +1,9 @@
 import pytest
 
+from channels_integration.models import Channel
 from inventory.models import Sku, StockLevel, StockMovement
-from inventory.services import LineRequest, stock_reserve
+from inventory.services import LineRequest, allocation_set, stock_reserve
+from tests.factories import ChannelFactory
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 
 pytestmark = pytest.mark.django_db
@@ -9,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client(make_api_client):
-    return make_api_client(scopes=["inventory"])
+    """The stock system's key: it reads and writes the catalog and stock."""
+    return make_api_client(channel=ChannelFactory(kind=Channel.Kind.STOCK),
+                           scopes=["inventory:read", "inventory:write"])
 
 
 def test_put_sku_creates_then_updates(client):
@@ -39,7 +43,13 @@ def test_put_sku_bad_input(client, body, field):
 def test_scope_is_required(make_api_client):
     client = make_api_client(scopes=["orders:read"])
     assert client.get("/api/v1/warehouses/").status_code == 403
+    assert client.get("/api/v1/stock/?sku=X").status_code == 403
     assert client.put("/api/v1/skus/X/", {"name": "x"}, format="json").status_code == 403
+    reader = make_api_client(scopes=["inventory:read"])
+    assert reader.get("/api/v1/warehouses/").status_code == 200
+    assert reader.put("/api/v1/skus/X/", {"name": "x"}, format="json").status_code == 403
+    change = {"warehouse": "w", "delta": 1, "reason": "r"}
+    assert reader.put("/api/v1/stock/X/", change, format="json").status_code == 403
 
 
 def test_warehouses_list_in_priority_order(client, django_assert_max_num_queries):
@@ -70,6 +80,23 @@ def test_stock_query_reports_available_per_sku(client, django_assert_max_num_que
     assert results[0] == {"sku": "Q0", "available": 5, "track_inventory": True}
     assert results[1]["available"] == 9
     assert results[-1] == {"sku": "GIFT", "available": None, "track_inventory": False}
+
+
+def test_a_sales_channels_stock_query_is_one_query_with_buffer_caps_and_restrictions(
+    make_api_client, django_assert_max_num_queries
+):
+    shop = make_api_client(channel=ChannelFactory(stock_buffer=2), scopes=["inventory:read"])
+    warehouse = WarehouseFactory(code="main")
+    for i in range(10):
+        stock(SkuFactory(code=f"Q{i}", restricted=i % 2 == 1), warehouse, 10)
+        if i % 3 == 0:
+            allocation_set(channel=shop.channel, sku_code=f"Q{i}", cap=3, actor="t")
+    listed = [f"Q{i}" for i in range(10) if i % 2 == 0 or i % 3 == 0]
+    with django_assert_max_num_queries(3):  # auth key lookup, last-used stamp, one query for the view
+        response = shop.get("/api/v1/stock/?" + "&".join(f"sku={code}" for code in listed))
+    assert {r["sku"]: r["available"] for r in response.json()["results"]} == {
+        "Q0": 3, "Q2": 8, "Q3": 3, "Q4": 8, "Q6": 3, "Q8": 8, "Q9": 3,
+    }
 
 
 def test_stock_query_bad_input(client):

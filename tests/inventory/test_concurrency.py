@@ -130,7 +130,7 @@ def test_upserts_and_the_publisher_never_deadlock_with_reservers():
 
     def upserter():
         for k in range(10):
-            sku_upsert(code=f"M{k % 3}", name="M", safety_stock=k)
+            sku_upsert(code=f"M{k % 3}", name="M", safety_stock=k, actor="t")
             warehouse_upsert(code=f"m{k % 3}", name="M", priority=k % 3, active=k % 2 == 0)
 
     def publisher():

@@ -61,7 +61,7 @@ def test_a_hundred_changes_become_a_few_events_ending_on_the_true_value(warehous
 
 @pytest.mark.django_db
 def test_every_kind_of_change_marks_the_sku(warehouse):
-    sku_upsert(code="K", name="K")
+    sku_upsert(code="K", name="K", actor="t")
     for change in (
         lambda: stock_receive(sku_code="K", warehouse_code="main", quantity=5, actor="t"),
         lambda: stock_adjust(sku_code="K", warehouse_code="main", on_hand=4, reason="count", actor="t"),
@@ -69,7 +69,7 @@ def test_every_kind_of_change_marks_the_sku(warehouse):
         lambda: stock_release(order_id=1, actor="t", reason="cancelled"),
         lambda: stock_reserve(order_id=2, lines=[LineRequest(1, "K", 1)], actor="t"),
         lambda: stock_commit(order_id=2, actor="t"),
-        lambda: sku_upsert(code="K", name="K", safety_stock=1),
+        lambda: sku_upsert(code="K", name="K", safety_stock=1, actor="t"),
     ):
         change()
         assert _dirty("K")
@@ -130,7 +130,7 @@ def test_feed_works_on_sqlite(tmp_path):
         "from django.core.management import call_command; call_command('migrate', verbosity=0);"
         "from inventory.services import *; from inventory.services import stock_feed_publish;"
         "from sync.models import Event;"
-        "sku_upsert(code='S', name='S'); warehouse_upsert(code='w', name='W');"
+        "sku_upsert(code='S', name='S', actor='t'); warehouse_upsert(code='w', name='W');"
         "[stock_receive(sku_code='S', warehouse_code='w', quantity=1, actor='t') for _ in range(10)];"
         "stock_reserve(order_id=1, lines=[LineRequest(1, 'S', 3)], actor='t');"
         "print(stock_feed_publish(), [e.payload['available'] for e in Event.objects.filter(stream='sku:S')])"

@@ -7,17 +7,19 @@ from django.core.management import call_command
 from django.db import connection
 
 from inventory.management.commands import stock_reconcile
-from inventory.models import StockLevel
+from inventory.models import ChannelAllocation, Reservation, StockLevel
 from inventory.services import (
     BelowReserved,
     InsufficientStock,
     LineRequest,
+    allocation_set,
     stock_adjust,
     stock_commit,
     stock_receive,
     stock_release,
     stock_reserve,
 )
+from tests.factories import ChannelFactory
 from tests.inventory.factories import SkuFactory, WarehouseFactory
 from tests.threads import run_concurrently
 
@@ -149,6 +151,30 @@ def test_corrupted_row_exits_1_names_it_and_is_not_repaired(capsys):
     assert "reserved 3 but ledger says 4; reserved 3 but active reservations hold 4" in out
     level = StockLevel.objects.get(sku__code="R1")
     assert (level.on_hand, level.reserved) == (15, 3)
+
+
+@pytest.mark.django_db
+def test_a_drifted_allocation_counter_exits_1_and_saving_it_recounts(capsys):
+    _setup()
+    stock_receive(sku_code="R1", warehouse_code="wb", quantity=10, actor="t")
+    channel = ChannelFactory(code="shop")
+    allocation_set(channel=channel, sku_code="R1", cap=5, actor="t")
+    stock_reserve(order_id=1, lines=[LineRequest(1, "R1", 3)], actor="t", channel_id=channel.pk)
+    call_command("stock_reconcile", "--no-progress")
+    # What a reservation racing the allocation's first save leaves: held by the channel, never counted.
+    ChannelAllocation.objects.update(reserved=0)
+    Reservation.objects.update(allocation_id=None)
+
+    with pytest.raises(SystemExit) as exc:
+        call_command("stock_reconcile", "--no-progress")
+
+    assert exc.value.code == 1
+    out = capsys.readouterr().out
+    assert "R1 for channel shop: allocation says 0 reserved but its active reservations hold 3" in out
+    assert ChannelAllocation.objects.get().reserved == 0  # reported, never repaired by the check
+    allocation_set(channel=channel, sku_code="R1", cap=5, actor="t")
+    assert ChannelAllocation.objects.get().reserved == 3
+    call_command("stock_reconcile", "--no-progress")
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.models import Reservation, StockLevel, StockMovement
+from inventory.models import Reservation, Sku, SkuChange, StockLevel, StockMovement
 from inventory.selectors import available_to_sell, expired_reservation_order_ids, order_has_active_reservation
 from inventory.services import (
     BelowReserved,
@@ -22,6 +22,7 @@ from inventory.services import (
     stock_reserve,
     warehouse_upsert,
 )
+from tests.factories import ChannelFactory
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 from tests.inventory.helpers import assert_no_drift, level
 
@@ -249,28 +250,60 @@ def test_ledger_is_append_only(warehouse, sku):
 
 
 def test_available_to_sell_subtracts_reserved_safety_stock_and_channel_buffer(warehouse):
-    sku_upsert(code="A", name="A", safety_stock=2)
-    sku_upsert(code="FREE", name="Free", track_inventory=False)
+    sku_upsert(code="A", name="A", safety_stock=2, actor="t")
+    sku_upsert(code="FREE", name="Free", track_inventory=False, actor="t")
     other = warehouse_upsert(code="other", name="Other", priority=5)
     closed = warehouse_upsert(code="closed", name="Closed", active=False)
     for wh in (warehouse, other, closed):
         stock_receive(sku_code="A", warehouse_code=wh.code, quantity=5, actor="t")
     stock_reserve(order_id=1, lines=[LineRequest(1, "A", 3)], actor="t")
 
-    class Channel:
-        stock_buffer = 4
+    channel = ChannelFactory(stock_buffer=4)
 
     assert available_to_sell(sku_codes=["A", "FREE", "NOPE"]) == {"A": 5}
-    assert available_to_sell(sku_codes=["A"], channel=Channel()) == {"A": 1}
-    Channel.stock_buffer = 50
-    assert available_to_sell(sku_codes=["A"], channel=Channel()) == {"A": 0}
+    assert available_to_sell(sku_codes=["A"], channel=channel) == {"A": 1}
+    channel.stock_buffer = 50
+    assert available_to_sell(sku_codes=["A"], channel=channel) == {"A": 0}
+    # A stock system sees the catalog's numbers, not a channel's view.
+    assert available_to_sell(sku_codes=["A"], channel=ChannelFactory(kind="stock", stock_buffer=4)) == {"A": 5}
+
+
+def test_sku_upsert_audits_each_change_with_its_actor():
+    sku, _ = sku_upsert(code="X", name="First", actor="api:osk_1")
+    sku_upsert(code="X", name="First", actor="api:osk_2")  # nothing changed: nothing recorded
+    sku_upsert(code="X", name="First", track_inventory=False, restricted=True, actor="user:alice")
+    sku_upsert(code="X", name="Renamed", track_inventory=False, actor="user:bob")  # restricted=None keeps it
+    assert Sku.objects.get(code="X").restricted
+    assert [(c.actor, c.changes) for c in SkuChange.objects.order_by("id")] == [
+        ("api:osk_1", {"name": [None, "First"], "track_inventory": [None, True], "safety_stock": [None, 0],
+                       "restricted": [None, False]}),
+        ("user:alice", {"track_inventory": [True, False], "restricted": [False, True]}),
+        ("user:bob", {"name": ["First", "Renamed"]}),
+    ]
+    change = SkuChange.objects.first()
+    with pytest.raises(ValueError):
+        change.save()
+    with pytest.raises(ValueError):
+        change.delete()
+
+
+def test_stock_beyond_the_integer_column_is_refused_before_the_database(warehouse, sku):
+    stock(sku, warehouse, 10)
+    with pytest.raises(InvalidQuantity, match="more than the 2147483647 units"):
+        stock_receive(sku_code=sku.code, warehouse_code=warehouse.code, quantity=2**31 - 10, actor="t")
+    with pytest.raises(InvalidQuantity, match="between"):
+        stock_adjust(sku_code=sku.code, warehouse_code=warehouse.code, delta=2**40, reason="r", actor="t")
+    with pytest.raises(InvalidQuantity, match="between"):
+        stock_adjust(sku_code=sku.code, warehouse_code=warehouse.code, on_hand=2**31, reason="r", actor="t")
+    assert StockLevel.objects.values_list("on_hand", flat=True).get() == 10
+    assert StockMovement.objects.count() == 1
 
 
 def test_sku_upsert_creates_then_updates():
-    sku, created = sku_upsert(code="X", name="First")
+    sku, created = sku_upsert(code="X", name="First", actor="t")
     assert created
-    sku, created = sku_upsert(code="X", name="Second", safety_stock=3)
+    sku, created = sku_upsert(code="X", name="Second", safety_stock=3, actor="t")
     assert not created
     assert (sku.name, sku.safety_stock) == ("Second", 3)
     with pytest.raises(InvalidQuantity):
-        sku_upsert(code="X", name="Second", safety_stock=-1)
+        sku_upsert(code="X", name="Second", safety_stock=-1, actor="t")

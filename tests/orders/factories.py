@@ -26,7 +26,7 @@ PATH_TO = {
 def stock_skus(*codes: str, quantity: int = 100, warehouse: str = "main") -> None:
     warehouse_upsert(code=warehouse, name=warehouse.title(), priority=10)
     for code in codes:
-        sku_upsert(code=code, name=f"Product {code}")
+        sku_upsert(code=code, name=f"Product {code}", actor="test")
         if quantity:
             stock_receive(sku_code=code, warehouse_code=warehouse, quantity=quantity, actor="test")
 

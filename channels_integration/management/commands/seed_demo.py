@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 # Stock is received only when the SKU is new, so re-running never inflates what an operator changed.
                 if Sku.objects.filter(code=code).exists():
                     continue
-                sku_upsert(code=code, name=name, safety_stock=safety_stock)
+                sku_upsert(code=code, name=name, safety_stock=safety_stock, actor=ACTOR)
                 for (warehouse, *_), quantity in zip(DEMO_WAREHOUSES, units, strict=True):
                     if quantity:
                         stock_receive(sku_code=code, warehouse_code=warehouse, quantity=quantity, actor=ACTOR,

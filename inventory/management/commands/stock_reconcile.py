@@ -5,14 +5,15 @@ import sys
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from inventory.reconcile import stock_drift
+from inventory.reconcile import allocation_drift, stock_drift
 
 # Below this many stock levels the check is instant and a progress bar is only noise.
 PROGRESS_THRESHOLD = 1000
 
 
 class Command(BaseCommand):
-    help = "Recompute on_hand/reserved from the stock ledger and active reservations; exit 1 if anything drifted."
+    help = ("Recompute on_hand/reserved from the stock ledger and active reservations, and channel allocation "
+            "counters from their reservations; exit 1 if anything drifted.")
 
     def add_arguments(self, parser):
         parser.add_argument("--no-progress", action="store_true", help="Never show the progress bar.")
@@ -23,14 +24,15 @@ class Command(BaseCommand):
                 return rows
             return tqdm(rows, total=total, unit="level", desc="reconciling", file=sys.stderr)
 
-        drifts = stock_drift(progress=progress)
+        drifts = [*stock_drift(progress=progress), *allocation_drift()]
         if not drifts:
             self.stdout.write(self.style.SUCCESS("stock_reconcile: no drift; every stock level matches its ledger."))
             return
         for drift in drifts:
             self.stdout.write(self.style.ERROR(f"DRIFT {drift.describe()}"))
         self.stdout.write(
-            f"stock_reconcile: {len(drifts)} stock level(s) drifted. Nothing was changed: investigate, then "
-            "correct with an adjustment (admin or PUT /api/v1/stock/<sku>/) so the ledger explains the fix."
+            f"stock_reconcile: {len(drifts)} stock level(s) or channel allocation(s) drifted. Nothing was changed: "
+            "investigate, then correct a level with an adjustment (admin or PUT /api/v1/stock/<sku>/) so the ledger "
+            "explains the fix; saving an allocation again in admin recounts it."
         )
         sys.exit(1)
