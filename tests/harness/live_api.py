@@ -46,11 +46,12 @@ class LiveApi:
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("get", path, **kwargs)
 
-    def post(self, path: str, **kwargs) -> requests.Response:
-        return self.request("post", path, **kwargs)
+    def post(self, path: str, body=None, **kwargs) -> requests.Response:
+        """`body`, when given, is sent as JSON."""
+        return self.request("post", path, **({"json": body} if body is not None else {}), **kwargs)
 
-    def put(self, path: str, **kwargs) -> requests.Response:
-        return self.request("put", path, **kwargs)
+    def put(self, path: str, body=None, **kwargs) -> requests.Response:
+        return self.request("put", path, **({"json": body} if body is not None else {}), **kwargs)
 
     def schema(self) -> dict:
         response = requests.get(self.url("/api/schema/"), headers={"Accept": "application/json"}, timeout=30)
@@ -76,6 +77,15 @@ def api_operations(api: LiveApi, samples: dict[str, str]) -> list[Operation]:
     return operations
 
 
+def assert_error(response: requests.Response, status: int, code: str) -> dict:
+    """The answer is `status` in the API's one error shape with this `code`; returns the body."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    assert is_error_shape(response), response.text[:500]
+    body = response.json()
+    assert body["code"] == code and body["detail"], body
+    return body
+
+
 def is_error_shape(response: requests.Response) -> bool:
     """The API's one error shape: JSON with a stable `code` and a readable `detail`."""
     if not response.headers.get("Content-Type", "").startswith("application/json"):
@@ -90,10 +100,12 @@ def make_live_api(live_server):
     from channels_integration.scopes import ALL_SCOPES, STOCK_SYSTEM_SCOPES
     from tests.factories import ApiKeyFactory, ChannelFactory
 
-    def make(*, channel=None, scopes=ALL_SCOPES) -> LiveApi:
-        reason = "a test key with stock writes" if STOCK_SYSTEM_SCOPES & set(scopes) else ""
-        issued = ApiKeyFactory.issue(channel=channel or ChannelFactory(currency="EUR"), scopes=list(scopes),
-                                     stock_write_reason=reason)
+    def make(*, channel=None, scopes=ALL_SCOPES, **key_options) -> LiveApi:
+        """A sales channel's key with stock-system scopes needs a recorded reason; tests give one by default."""
+        channel = channel or ChannelFactory(currency="EUR")
+        if STOCK_SYSTEM_SCOPES & set(scopes) and channel.is_sales_channel:
+            key_options.setdefault("stock_write_reason", "a test key with stock writes")
+        issued = ApiKeyFactory.issue(channel=channel, scopes=list(scopes), **key_options)
         return LiveApi(live_server.url, issued.secret, issued.api_key.channel, issued.api_key)
 
     return make

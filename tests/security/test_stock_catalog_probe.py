@@ -11,9 +11,9 @@ import pytest
 from inventory.services import allocation_set, sku_upsert
 from orders.models import Order
 from tests.factories import ChannelFactory
+from tests.harness.live_api import assert_error
 from tests.inventory.factories import WarehouseFactory, stock
 from tests.orders.factories import order_body
-from tests.security.conftest import assert_error
 
 SCOPES = ["orders:write", "orders:read", "inventory:read"]
 
@@ -34,8 +34,8 @@ def _same_answer(secret, unknown) -> bool:
     return (secret.status_code, secret.json()) == (unknown.status_code, swapped)
 
 
-def test_stock_query_answers_a_restricted_sku_as_unknown(live_api, exclusive, caplog):
-    probe = live_api(scopes=SCOPES)
+def test_stock_query_answers_a_restricted_sku_as_unknown(make_live_api, exclusive, caplog):
+    probe = make_live_api(scopes=SCOPES)
     with caplog.at_level(logging.INFO, logger="inventory"):
         secret = probe.get("/api/v1/stock/?sku=SECRET-1")
         unknown = probe.get("/api/v1/stock/?sku=NOPE-1")
@@ -46,12 +46,12 @@ def test_stock_query_answers_a_restricted_sku_as_unknown(live_api, exclusive, ca
     assert any("may not sell: SECRET-1" in m for m in messages), messages
     assert any("unknown: NOPE-1" in m for m in messages), messages
 
-    partner = live_api(channel=exclusive, scopes=SCOPES)
+    partner = make_live_api(channel=exclusive, scopes=SCOPES)
     assert partner.get("/api/v1/stock/?sku=SECRET-1").json()["results"][0]["available"] == 10
 
 
-def test_orders_answer_a_restricted_sku_as_unknown(live_api, exclusive):
-    probe = live_api(scopes=SCOPES)
+def test_orders_answer_a_restricted_sku_as_unknown(make_live_api, exclusive):
+    probe = make_live_api(scopes=SCOPES)
     line = {"name": "x", "quantity": 1, "unit_price": "5.00"}
     secret = probe.post("/api/v1/orders/", order_body(external_id="p-1", lines=[{**line, "sku": "SECRET-1"}]))
     unknown = probe.post("/api/v1/orders/", order_body(external_id="p-1", lines=[{**line, "sku": "NOPE-1"}]))
@@ -66,6 +66,6 @@ def test_orders_answer_a_restricted_sku_as_unknown(live_api, exclusive):
     assert bulk[0]["body"]["code"] == "unknown_sku"
     assert not Order.objects.filter(channel=probe.channel).exists()
 
-    partner = live_api(channel=exclusive, scopes=SCOPES)
+    partner = make_live_api(channel=exclusive, scopes=SCOPES)
     response = partner.post("/api/v1/orders/", order_body(lines=[{**line, "sku": "SECRET-1"}]))
     assert response.status_code == 201, response.text

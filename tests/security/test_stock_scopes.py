@@ -12,8 +12,8 @@ from channels_integration.models import ApiKey, Channel
 from channels_integration.services import api_key_create
 from inventory.models import Sku, SkuChange, StockLevel, StockMovement
 from tests.factories import ChannelFactory
+from tests.harness.live_api import assert_error
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
-from tests.security.conftest import assert_error
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def other_channels_sku(transactional_db):
     return sku
 
 
-def test_a_sales_channel_key_cannot_rename_untrack_or_restock_skus(live_api, other_channels_sku):
-    api = live_api(scopes=["orders:write", "orders:read", "inventory:read"])
+def test_a_sales_channel_key_cannot_rename_untrack_or_restock_skus(make_live_api, other_channels_sku):
+    api = make_live_api(scopes=["orders:write", "orders:read", "inventory:read"])
 
     renamed = api.put("/api/v1/skus/THEIRS-1/", {"name": "pwned", "track_inventory": False})
     restocked = api.put("/api/v1/stock/THEIRS-1/", {"warehouse": "main", "on_hand": 0, "reason": "mine now"})
@@ -39,23 +39,23 @@ def test_a_sales_channel_key_cannot_rename_untrack_or_restock_skus(live_api, oth
     assert not SkuChange.objects.filter(actor=f"api:{api.api_key.prefix}").exists()
 
 
-def test_a_sales_channel_key_reads_its_availability(live_api, other_channels_sku):
-    api = live_api(scopes=["inventory:read"])
+def test_a_sales_channel_key_reads_its_availability(make_live_api, other_channels_sku):
+    api = make_live_api(scopes=["inventory:read"])
     response = api.get("/api/v1/stock/?sku=THEIRS-1")
     assert response.status_code == 200, response.text
     assert response.json()["results"] == [{"sku": "THEIRS-1", "available": 10, "track_inventory": True}]
     assert api.get("/api/v1/warehouses/").status_code == 200
 
 
-def test_a_write_key_without_read_cannot_query_availability(live_api, other_channels_sku):
+def test_a_write_key_without_read_cannot_query_availability(make_live_api, other_channels_sku):
     stock_system = ChannelFactory(code="erp", kind=Channel.Kind.STOCK)
-    api = live_api(channel=stock_system, scopes=["inventory:write"])
+    api = make_live_api(channel=stock_system, scopes=["inventory:write"])
     assert_error(api.get("/api/v1/stock/?sku=THEIRS-1"), 403, "permission_denied")
 
 
-def test_stock_system_writes_are_audited_with_the_key_that_made_them(live_api, other_channels_sku):
+def test_stock_system_writes_are_audited_with_the_key_that_made_them(make_live_api, other_channels_sku):
     erp = ChannelFactory(code="erp", kind=Channel.Kind.STOCK)
-    api = live_api(channel=erp, scopes=["inventory:read", "inventory:write"])
+    api = make_live_api(channel=erp, scopes=["inventory:read", "inventory:write"])
     actor = f"api:{api.api_key.prefix}"
 
     response = api.put("/api/v1/stock/THEIRS-1/", {"warehouse": "main", "delta": -3, "reason": "damaged"})

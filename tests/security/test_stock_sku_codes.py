@@ -8,9 +8,9 @@ from inventory.codes import SKU_CODE_MAX_LENGTH
 from inventory.models import Sku
 from orders.models import Order
 from tests.factories import ChannelFactory
+from tests.harness.live_api import assert_error
 from tests.inventory.factories import WarehouseFactory
 from tests.orders.factories import order_body
-from tests.security.conftest import assert_error
 
 LOOK_ALIKES = [
     "TSHIRT M",          # inner space
@@ -26,11 +26,11 @@ LOOK_ALIKES = [
 
 
 @pytest.fixture
-def apis(live_api, transactional_db):
+def apis(make_live_api, transactional_db):
     WarehouseFactory(code="main")
-    erp = live_api(channel=ChannelFactory(code="erp", kind=Channel.Kind.STOCK),
+    erp = make_live_api(channel=ChannelFactory(code="erp", kind=Channel.Kind.STOCK),
                    scopes=["inventory:read", "inventory:write"])
-    shop = live_api(scopes=["orders:write", "orders:read", "inventory:read"])
+    shop = make_live_api(scopes=["orders:write", "orders:read", "inventory:read"])
     return erp, shop
 
 
@@ -63,8 +63,11 @@ def test_look_alike_codes_are_refused_at_both_doors(apis, code):
     from urllib.parse import quote
 
     created = erp.put(f"/api/v1/skus/{quote(code, safe='')}/", {"name": "look-alike"})
-    assert_error(created, 400, "invalid")
-    assert "SKU code" in created.json()["detail"]
+    if any(ord(c) < 32 for c in code):  # control characters in a path stop at the API-wide input guard
+        assert_error(created, 400, "invalid_characters")
+    else:
+        assert_error(created, 400, "invalid")
+        assert "SKU code" in created.json()["detail"]
     ordered = shop.post("/api/v1/orders/", _order(code))
     assert_error(ordered, 400, "invalid")
     assert "SKU code" in ordered.json()["detail"]

@@ -15,9 +15,9 @@ from inventory.services import allocation_set
 from orders.models import Order, OrderStatusChange
 from sync.models import Event
 from tests.factories import ChannelFactory
+from tests.harness.live_api import assert_error
 from tests.inventory.factories import SkuFactory, WarehouseFactory, stock
 from tests.orders.factories import order_body
-from tests.security.conftest import assert_error
 
 ORDER_SCOPES = ["orders:write", "orders:read", "inventory:read"]
 
@@ -33,16 +33,17 @@ def _order(sku: str, quantity: int, price: str = "10.00", **overrides) -> dict:
     return order_body(lines=[{"sku": sku, "name": "Shared", "quantity": quantity, "unit_price": price}], **overrides)
 
 
-def test_the_channel_buffer_is_kept_back_from_its_availability_view(live_api, shared):
-    buffered = live_api(channel=ChannelFactory(stock_buffer=3), scopes=ORDER_SCOPES)
-    plain = live_api(scopes=ORDER_SCOPES)
+def test_the_channel_buffer_is_kept_back_from_its_availability_view(make_live_api, shared):
+    buffered = make_live_api(channel=ChannelFactory(stock_buffer=3), scopes=ORDER_SCOPES)
+    plain = make_live_api(scopes=ORDER_SCOPES)
     assert buffered.get(f"/api/v1/stock/?sku={shared}").json()["results"][0]["available"] == 17
     assert plain.get(f"/api/v1/stock/?sku={shared}").json()["results"][0]["available"] == 20
 
 
-def test_an_allocation_cap_bounds_what_one_channel_holds_and_leaves_the_rest_to_others(live_api, shared):
-    greedy = live_api(channel=ChannelFactory(insufficient_stock_policy=Channel.StockPolicy.REJECT), scopes=ORDER_SCOPES)
-    other = live_api(scopes=ORDER_SCOPES)
+def test_an_allocation_cap_bounds_what_one_channel_holds_and_leaves_the_rest_to_others(make_live_api, shared):
+    greedy = make_live_api(channel=ChannelFactory(insufficient_stock_policy=Channel.StockPolicy.REJECT),
+                           scopes=ORDER_SCOPES)
+    other = make_live_api(scopes=ORDER_SCOPES)
     allocation_set(channel=greedy.channel, sku_code=shared, cap=5, actor="user:operator")
 
     assert greedy.get(f"/api/v1/stock/?sku={shared}").json()["results"][0]["available"] == 5
@@ -55,8 +56,9 @@ def test_an_allocation_cap_bounds_what_one_channel_holds_and_leaves_the_rest_to_
     assert ChannelAllocation.objects.get(channel=greedy.channel).reserved == 4
 
 
-def test_concurrent_orders_cannot_race_past_the_cap(live_api, shared):
-    greedy = live_api(channel=ChannelFactory(insufficient_stock_policy=Channel.StockPolicy.REJECT), scopes=ORDER_SCOPES)
+def test_concurrent_orders_cannot_race_past_the_cap(make_live_api, shared):
+    greedy = make_live_api(channel=ChannelFactory(insufficient_stock_policy=Channel.StockPolicy.REJECT),
+                           scopes=ORDER_SCOPES)
     allocation_set(channel=greedy.channel, sku_code=shared, cap=5, actor="user:operator")
 
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -67,22 +69,22 @@ def test_concurrent_orders_cannot_race_past_the_cap(live_api, shared):
     assert sum(r.quantity for r in held) == 5 == ChannelAllocation.objects.get(channel=greedy.channel).reserved
 
 
-def test_unpaid_orders_of_a_channel_without_a_ttl_expire_after_the_default(live_api, shared, settings):
+def test_unpaid_orders_of_a_channel_without_a_ttl_expire_after_the_default(make_live_api, shared, settings):
     settings.ORDERS_DEFAULT_RESERVATION_TTL = timedelta(minutes=30)
-    api = live_api(scopes=ORDER_SCOPES)
+    api = make_live_api(scopes=ORDER_SCOPES)
     before = timezone.now()
     response = api.post("/api/v1/orders/", _order(shared, 2))
     assert response.status_code == 201, response.text
     reservation = Reservation.objects.get(order_id=response.json()["id"])
     assert before + timedelta(minutes=30) <= reservation.expires_at <= timezone.now() + timedelta(minutes=30)
 
-    own = live_api(channel=ChannelFactory(reservation_ttl=timedelta(minutes=5)), scopes=ORDER_SCOPES)
+    own = make_live_api(channel=ChannelFactory(reservation_ttl=timedelta(minutes=5)), scopes=ORDER_SCOPES)
     response = own.post("/api/v1/orders/", _order(shared, 1))
     assert Reservation.objects.get(order_id=response.json()["id"]).expires_at <= timezone.now() + timedelta(minutes=5)
 
 
-def test_zero_price_orders_are_held_for_review_without_taking_stock(live_api, shared):
-    api = live_api(scopes=ORDER_SCOPES)
+def test_zero_price_orders_are_held_for_review_without_taking_stock(make_live_api, shared):
+    api = make_live_api(scopes=ORDER_SCOPES)
     response = api.post("/api/v1/orders/", _order(shared, 20, price="0.00"))
     assert response.status_code == 201, response.text
     order = response.json()
@@ -104,14 +106,14 @@ def test_zero_price_orders_are_held_for_review_without_taking_stock(live_api, sh
     assert Reservation.objects.filter(state="active").count() == 1
 
 
-def test_a_channel_that_allows_zero_price_orders_reserves_them(live_api, shared):
-    api = live_api(channel=ChannelFactory(allow_zero_price_orders=True), scopes=ORDER_SCOPES)
+def test_a_channel_that_allows_zero_price_orders_reserves_them(make_live_api, shared):
+    api = make_live_api(channel=ChannelFactory(allow_zero_price_orders=True), scopes=ORDER_SCOPES)
     response = api.post("/api/v1/orders/", _order(shared, 2, price="0.00"))
     assert response.json()["status"] == "new"
     assert Reservation.objects.get(order_id=response.json()["id"]).quantity == 2
 
 
-def test_zero_price_orders_for_unknown_skus_are_still_refused(live_api, shared):
-    api = live_api(scopes=ORDER_SCOPES)
+def test_zero_price_orders_for_unknown_skus_are_still_refused(make_live_api, shared):
+    api = make_live_api(scopes=ORDER_SCOPES)
     assert_error(api.post("/api/v1/orders/", _order("NOPE-1", 1, price="0.00")), 400, "unknown_sku")
     assert not Order.objects.exists()
