@@ -103,7 +103,7 @@ def test_adapters_are_held_to_the_sku_code_pattern(channel):
     data = service_data(order_body())
     data["lines"][0]["sku"] = "SKU A\u200b"
     with pytest.raises(InvalidOrder, match=r"lines\[0\].sku: not a valid SKU code"):
-        order_data_clean(data)
+        order_data_clean(data, channel=channel)
 
 
 def test_the_default_ttl_applies_only_where_the_channel_sets_none(settings):

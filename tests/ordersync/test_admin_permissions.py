@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from analytics.services import promotion_create
 from channels_integration.services import api_key_create, channel_create
+from inventory.catalog import allocation_set
 from notifications.models import ChannelNotificationSettings
 from notifications.services import notification_endpoint_ensure
 from orders.fsm import Status
@@ -40,6 +41,7 @@ def seeded(db):
     api_key_create(channel=channel, scopes=["orders:read"])
     channel_create(code="perm-walk-unused")  # deletable: no orders hold on to it
     stock_skus("SKU-A", "SKU-B")
+    allocation_set(channel=channel, sku_code="SKU-A", cap=10, actor="user:walker")
     email = notification_endpoint_ensure()
     ChannelNotificationSettings.objects.create(channel=channel)
     make_order(channel, Status.NEW)  # with its lines, history, reservations and ledger rows

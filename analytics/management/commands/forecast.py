@@ -75,7 +75,9 @@ class Command(BaseCommand):
                **options):
         if target_p95_ms <= 0 or burst < 1 or requests_per_order <= 0:
             raise CommandError("--target-p95-ms and --requests-per-order must be positive and --burst at least 1.")
-        png = png or Path(settings.RUN_DIR) / "forecast.png"
+        if png is None:  # the run directory is ours to create; a folder the operator named is not
+            png = Path(settings.RUN_DIR) / "forecast.png"
+            png.parent.mkdir(parents=True, exist_ok=True)
         if not png.parent.is_dir():
             raise CommandError(f"Cannot write the chart: folder {png.parent} does not exist. Create it or pass "
                                "another --png path.")
