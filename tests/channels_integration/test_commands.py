@@ -19,7 +19,7 @@ def run(*args) -> dict:
 
 
 def test_create_channel_prints_the_channel_as_json():
-    printed = run("create_channel", "shopify-eu", "--kind", "shopify", "--currency", "EUR")
+    printed = run("create_channel", "shopify-eu", "--kind", "shopify", "--currency", "EUR", "--webhook-secret", "s3")
     assert printed["code"] == "shopify-eu"
     assert Channel.objects.get(code="shopify-eu").kind == "shopify"
 
