@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from channels_integration.connectors.payload import MAX_CHANNEL_ID
 from channels_integration.models import SkuMapping
@@ -40,13 +41,16 @@ class SkuMappingSerializer(serializers.ModelSerializer):
         read_only_fields = ["sku_code", "last_pushed_available", "last_pushed_at", "updated_at"]
 
 
-class ErrorSerializer(serializers.Serializer):
+class MappingErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
 
 
-INVALID = OpenApiResponse(ErrorSerializer, description="Invalid input (code: invalid); `detail` names the field")
-NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No mapping for that SKU (code: not_found)")
+INVALID = OpenApiResponse(MappingErrorSerializer, description="Invalid input (code: invalid); `detail` names the field")
+NOT_FOUND = OpenApiResponse(MappingErrorSerializer, description="No mapping for that SKU (code: not_found)")
+AUTH = {401: OpenApiResponse(MappingErrorSerializer, description="Missing, unknown or revoked API key"),
+        403: OpenApiResponse(MappingErrorSerializer, description="The API key lacks the inventory scope")}
+BAD_CURSOR = OpenApiResponse(MappingErrorSerializer, description="Not a cursor this API issued (invalid_cursor)")
 
 
 class MappingPagination(CursorPagination):
@@ -63,6 +67,18 @@ class MappingPagination(CursorPagination):
                            code="invalid_cursor", status_code=404) from exc
 
 
+class MappingListQuerySerializer(serializers.Serializer):
+    # The paginator's own parameters, validated so a bad value is a 400 rather than silently ignored.
+    cursor = serializers.CharField(required=False, max_length=500, help_text="Opaque; from `next`/`previous`.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MappingPagination.max_page_size)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown query parameter(s): {', '.join(unknown)}.")
+        return attrs
+
+
 class SkuMappingListView(GenericAPIView):
     required_scopes = [INVENTORY]
     serializer_class = SkuMappingSerializer
@@ -71,18 +87,19 @@ class SkuMappingListView(GenericAPIView):
     def get_queryset(self):
         return SkuMapping.objects.filter(channel=self.request.user.channel)
 
-    @extend_schema(operation_id="sku_mappings_list", responses={200: SkuMappingSerializer(many=True)})
+    @extend_schema(operation_id="sku_mappings_list", parameters=[MappingListQuerySerializer],
+                   responses={200: SkuMappingSerializer(many=True), 400: INVALID, 404: BAD_CURSOR, **AUTH})
     def get(self, request):
+        MappingListQuerySerializer(data=request.query_params.dict()).is_valid(raise_exception=True)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(SkuMappingSerializer(page, many=True).data)
 
 
-class SkuMappingDetailView(GenericAPIView):
+class SkuMappingDetailView(APIView):
     required_scopes = [INVENTORY]
-    serializer_class = SkuMappingSerializer
 
     @extend_schema(operation_id="sku_mapping_retrieve", parameters=[SKU_PARAMETER],
-                   responses={200: SkuMappingSerializer, 404: NOT_FOUND})
+                   responses={200: SkuMappingSerializer, 404: NOT_FOUND, **AUTH})
     def get(self, request, sku: str):
         mapping = SkuMapping.objects.filter(channel=request.user.channel, sku_code=sku).first()
         if mapping is None:
@@ -90,7 +107,7 @@ class SkuMappingDetailView(GenericAPIView):
         return Response(SkuMappingSerializer(mapping).data)
 
     @extend_schema(operation_id="sku_mapping_set", parameters=[SKU_PARAMETER], request=SkuMappingSerializer,
-                   responses={200: SkuMappingSerializer, 201: SkuMappingSerializer, 400: INVALID})
+                   responses={200: SkuMappingSerializer, 201: SkuMappingSerializer, 400: INVALID, **AUTH})
     def put(self, request, sku: str):
         serializer = SkuMappingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
