@@ -8,9 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +16,7 @@ from channels_integration.connectors.payload import MAX_CHANNEL_ID
 from channels_integration.models import SkuMapping
 from channels_integration.scopes import INVENTORY
 from channels_integration.services import SKU_MAPPING_IDS, sku_mapping_upsert
+from orders.api.pagination import OrderCursorPagination
 from ordersync.api import ApiError
 
 SKU_PARAMETER = OpenApiParameter("sku", OpenApiTypes.STR, OpenApiParameter.PATH, description="Our SKU code")
@@ -53,18 +52,10 @@ AUTH = {401: OpenApiResponse(MappingErrorSerializer, description="Missing, unkno
 BAD_CURSOR = OpenApiResponse(MappingErrorSerializer, description="Not a cursor this API issued (invalid_cursor)")
 
 
-class MappingPagination(CursorPagination):
+class MappingPagination(OrderCursorPagination):
     ordering = "sku_code"
     page_size = 100
-    page_size_query_param = "limit"
     max_page_size = 500
-
-    def decode_cursor(self, request):
-        try:
-            return super().decode_cursor(request)
-        except NotFound as exc:
-            raise ApiError("cursor: not a cursor this API issued; use the `next` link as given.",
-                           code="invalid_cursor", status_code=404) from exc
 
 
 class MappingListQuerySerializer(serializers.Serializer):

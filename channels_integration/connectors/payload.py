@@ -144,6 +144,25 @@ def quantity(value, name: str) -> int:
     return value
 
 
+def line_items(order: dict, build) -> list[ChannelLine]:
+    """`order["line_items"]` as lines: `build(where, item, count)` maps one; lines of quantity 0 (removed by an
+    edit) are left out, and an order must keep at least one."""
+    items = order.get("line_items")
+    if not isinstance(items, list) or not items:
+        raise PayloadError("line_items", "must list at least one line")
+    lines = []
+    for i, item in enumerate(items):
+        where = f"line_items[{i}]"
+        if not isinstance(item, dict):
+            raise PayloadError(where, "must be an object")
+        count = quantity(required(item, "quantity", f"{where}."), f"{where}.quantity")
+        if count > 0:
+            lines.append(build(where, item, count))
+    if not lines:
+        raise PayloadError("line_items", "has no line with a positive quantity")
+    return lines
+
+
 def timestamp(value, name: str, *, assume_utc: bool = False) -> datetime:
     """ISO 8601; a value without offset is UTC when `assume_utc` (WooCommerce's *_gmt fields)."""
     if not isinstance(value, str) or not value.strip():

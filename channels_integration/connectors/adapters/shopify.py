@@ -18,9 +18,9 @@ from channels_integration.connectors.payload import (
     channel_id,
     joined,
     language,
+    line_items,
     money,
     optional_id,
-    quantity,
     required,
     text,
     timestamp,
@@ -80,28 +80,15 @@ def _shipping(order: dict) -> Decimal:
     return amount
 
 
-def _lines(order: dict) -> list[ChannelLine]:
-    items = order.get("line_items")
-    if not isinstance(items, list) or not items:
-        raise PayloadError("line_items", "must list at least one line")
-    lines = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise PayloadError(f"line_items[{i}]", "must be an object")
-        count = quantity(required(item, "quantity", f"line_items[{i}]."), f"line_items[{i}].quantity")
-        if count <= 0:
-            continue  # removed by an order edit
-        lines.append(ChannelLine(
-            sku=text(item.get("sku"), 64),
-            name=text(item.get("name") or item.get("title"), 200),
-            quantity=count,
-            unit_price=money(item.get("price"), f"line_items[{i}].price", required_=True),
-            product_id=optional_id(item.get("product_id")),
-            variant_id=optional_id(item.get("variant_id")),
-        ))
-    if not lines:
-        raise PayloadError("line_items", "has no line with a positive quantity")
-    return lines
+def _line(where: str, item: dict, count: int) -> ChannelLine:
+    return ChannelLine(
+        sku=text(item.get("sku"), 64),
+        name=text(item.get("name") or item.get("title"), 200),
+        quantity=count,
+        unit_price=money(item.get("price"), f"{where}.price", required_=True),
+        product_id=optional_id(item.get("product_id")),
+        variant_id=optional_id(item.get("variant_id")),
+    )
 
 
 def _tracking(order: dict) -> tuple[str, str]:
@@ -148,7 +135,7 @@ def order_from(payload) -> ChannelOrder:
         currency=text(required(order, "currency"), 3).upper(),
         placed_at=timestamp(order.get("processed_at") or order.get("created_at") or updated.isoformat(),
                             "created_at"),
-        lines=_lines(order),
+        lines=line_items(order, _line),
         state=_state(order),
         channel_total=money(order.get("total_price"), "total_price") if order.get("total_price") is not None
         else None,

@@ -16,9 +16,9 @@ from channels_integration.connectors.payload import (
     body_digest,
     channel_id,
     joined,
+    line_items,
     money,
     optional_id,
-    quantity,
     required,
     text,
     timestamp,
@@ -73,31 +73,20 @@ def _address(a) -> dict:
                    phone=a.get("phone"))
 
 
-def _lines(order: dict, currency: str) -> list[ChannelLine]:
-    items = order.get("line_items")
-    if not isinstance(items, list) or not items:
-        raise PayloadError("line_items", "must list at least one line")
-    lines = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise PayloadError(f"line_items[{i}]", "must be an object")
-        count = quantity(required(item, "quantity", f"line_items[{i}]."), f"line_items[{i}].quantity")
-        if count <= 0:
-            continue
+def _line_of(currency: str):
+    def line(where: str, item: dict, count: int) -> ChannelLine:
         # `subtotal` is the line before coupons, excluding tax, as a string; `price` is a float.
-        subtotal = money(item.get("subtotal"), f"line_items[{i}].subtotal", required_=True)
-        variation = optional_id(item.get("variation_id"))
-        lines.append(ChannelLine(
+        subtotal = money(item.get("subtotal"), f"{where}.subtotal", required_=True)
+        return ChannelLine(
             sku=text(item.get("sku"), 64),
             name=text(item.get("name"), 200),
             quantity=count,
             unit_price=quantize(subtotal / count, currency),
             product_id=optional_id(item.get("product_id")),
-            variant_id=variation,
-        ))
-    if not lines:
-        raise PayloadError("line_items", "has no line with a positive quantity")
-    return lines
+            variant_id=optional_id(item.get("variation_id")),
+        )
+
+    return line
 
 
 def _fees(order: dict) -> tuple[Decimal, Decimal]:
@@ -136,7 +125,7 @@ def order_from(payload) -> ChannelOrder:
         source_updated_at=modified,
         currency=currency,
         placed_at=timestamp(created, "date_created_gmt", assume_utc=True) if created else modified,
-        lines=_lines(payload, currency),
+        lines=line_items(payload, _line_of(currency)),
         state=_state(payload),
         channel_total=money(payload.get("total"), "total") if payload.get("total") is not None else None,
         shipping_total=money(payload.get("shipping_total"), "shipping_total") + charges,

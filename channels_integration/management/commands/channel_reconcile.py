@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from channels_integration.connectors.clients import ChannelApiError
 from channels_integration.connectors.reconcile import ReconcileBusy, channel_reconcile
-from channels_integration.models import Channel
+from channels_integration.management.commands.create_channel import channel_by_code
 
 
 def _moment(value: str, option: str) -> datetime | None:
@@ -29,10 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--until", default="", help="ISO 8601 time or date (UTC); default now")
 
     def handle(self, *args, channel, since, until, **options):
-        found = Channel.objects.filter(code=channel).first()
-        if found is None:
-            known = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet; run create_channel"
-            raise CommandError(f"No channel {channel!r}. Known channels: {known}.")
+        found = channel_by_code(channel)
         since_at, until_at = _moment(since, "--since"), _moment(until, "--until")
         if since_at and until_at and since_at >= until_at:
             raise CommandError("--since must be before --until.")

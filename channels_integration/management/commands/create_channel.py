@@ -51,6 +51,15 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(printed))
 
 
+def channel_by_code(code: str) -> Channel:
+    """The channel named on the command line, or a CommandError that lists the ones there are."""
+    found = Channel.objects.filter(code=code).first()
+    if found is None:
+        known = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet; run create_channel"
+        raise CommandError(f"No channel {code!r}. Known channels: {known}.")
+    return found
+
+
 def _describe(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
         return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())

@@ -1,8 +1,9 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from channels_integration.connectors.inbound import REPROCESSABLE, inbound_process, inbound_reprocess
-from channels_integration.models import Channel, InboundMessage
+from channels_integration.management.commands.create_channel import channel_by_code
+from channels_integration.models import InboundMessage
 
 
 class Command(BaseCommand):
@@ -15,10 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--topic", default="", help="only messages of this topic, e.g. orders/create")
 
     def handle(self, *args, channel, state, topic, **options):
-        found = Channel.objects.filter(code=channel).first()
-        if found is None:
-            known = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet; run create_channel"
-            raise CommandError(f"No channel {channel!r}. Known channels: {known}.")
+        found = channel_by_code(channel)
         messages = InboundMessage.objects.filter(channel=found, state=state)
         if topic:
             messages = messages.filter(topic=topic)
