@@ -158,6 +158,8 @@ class ChannelOrder(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="channel_orders")
     external_id = models.CharField(max_length=100)
     source_updated_at = models.DateTimeField(null=True, blank=True)
+    # A message about it waits for the order to exist; its creation wakes them (saves a lookup on every create).
+    waiting = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -14,12 +14,19 @@ from decimal import Decimal
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from channels_integration.connectors.adapters import ADAPTERS
-from channels_integration.connectors.ordering import ChannelConflict, Waiting, kind_name, order_converge, order_create
+from channels_integration.connectors.ordering import (
+    ChannelConflict,
+    Waiting,
+    converge_plan,
+    kind_name,
+    order_converge,
+    order_create,
+)
 from channels_integration.connectors.payload import ChannelOrder as CanonicalOrder
 from channels_integration.connectors.payload import ChannelState, Identity, PayloadError
 from channels_integration.models import Channel, ChannelOrder, InboundMessage
@@ -83,10 +90,23 @@ def inbound_receive(*, channel: Channel, identity: Identity, headers: dict, body
     return message
 
 
-def _channel_order(channel: Channel, external_id: str) -> ChannelOrder:
-    """The locked per-order row; created on first sight. Every path locks message, then this, then the order."""
-    ChannelOrder.objects.bulk_create([ChannelOrder(channel=channel, external_id=external_id)], ignore_conflicts=True)
-    return ChannelOrder.objects.select_for_update().get(channel=channel, external_id=external_id)
+def _channel_order(channel: Channel, external_id: str) -> tuple[ChannelOrder, bool]:
+    """The locked per-order row, created on first sight (one statement); returns (row, just created).
+
+    Every path locks the message, then this row, then the order.
+    """
+    table = connection.ops.quote_name(ChannelOrder._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (channel_id, external_id, waiting, updated_at) VALUES (%s, %s, false, %s) "
+            "ON CONFLICT (channel_id, external_id) DO UPDATE SET updated_at = EXCLUDED.updated_at "
+            "RETURNING id, source_updated_at, waiting, xmax = 0",
+            [channel.pk, external_id, timezone.now()],
+        )
+        pk, source_updated_at, waiting, inserted = cursor.fetchone()
+    row = ChannelOrder(pk=pk, channel=channel, external_id=external_id, source_updated_at=source_updated_at,
+                       waiting=waiting)
+    return row, inserted
 
 
 def _find_order(channel: Channel, external_id: str) -> Order | None:
@@ -96,8 +116,11 @@ def _find_order(channel: Channel, external_id: str) -> Order | None:
 def _converge(order: Order, state: ChannelState, channel: Channel, created: bool) -> Outcome | list[str]:
     """Runs the transitions in their own savepoint so a refusal keeps an order this message just created."""
     try:
+        steps = converge_plan(order, state, channel)
+        if not steps:
+            return []
         with transaction.atomic():
-            return order_converge(order=order, state=state, channel=channel, actor=Actor.for_channel(channel))
+            return order_converge(order=order, steps=steps, actor=Actor.for_channel(channel))
     except Waiting as exc:
         return Outcome(State.DEFERRED, str(exc), order)
     except (ApiError, ChannelConflict) as exc:
@@ -108,8 +131,17 @@ def _converge(order: Order, state: ChannelState, channel: Channel, created: bool
         return Outcome(State.FAILED, f"{done}could not follow {kind_name(channel)}: {detail}", order)
 
 
-def _wake_deferred(message: InboundMessage) -> None:
+def _wait_for_order(row: ChannelOrder, reason: str) -> Outcome:
+    if not row.waiting:
+        ChannelOrder.objects.filter(pk=row.pk).update(waiting=True)
+    return Outcome(State.DEFERRED, reason)
+
+
+def _wake_deferred(message: InboundMessage, row: ChannelOrder) -> None:
     """Messages that waited for this order (a paid before its create) are processed now that it exists."""
+    if not row.waiting:
+        return
+    ChannelOrder.objects.filter(pk=row.pk).update(waiting=False)
     waiting = list(
         InboundMessage.objects.filter(channel=message.channel, external_id=message.external_id,
                                       state=State.DEFERRED).exclude(pk=message.pk).values_list("pk", flat=True)
@@ -121,25 +153,26 @@ def _wake_deferred(message: InboundMessage) -> None:
 
 def apply_order(message: InboundMessage, co: CanonicalOrder, *, may_create: bool) -> Outcome:
     channel = message.channel
-    row = _channel_order(channel, co.external_id)
+    row, first_seen = _channel_order(channel, co.external_id)
     if row.source_updated_at and co.source_updated_at < row.source_updated_at:
         return Outcome(State.IGNORED, f"stale: {kind_name(channel)} updated_at {co.source_updated_at.isoformat()} "
                                       f"is older than {row.source_updated_at.isoformat()}, already applied",
                        _find_order(channel, co.external_id))
-    order = _find_order(channel, co.external_id)
+    # A channel order seen for the first time has no order yet (one made through the REST API with the same id
+    # is refused by ingest as a duplicate external id, with that reason).
+    order = None if first_seen else _find_order(channel, co.external_id)
     created = order is None
     if created:
         if not may_create:
-            return Outcome(State.DEFERRED, f"{message.topic or 'this update'} arrived before the order was created; "
-                                           "applied once it exists")
+            return _wait_for_order(row, f"{message.topic or 'this update'} arrived before the order was created; "
+                                        "applied once it exists")
         order = order_create(channel=channel, co=co, actor=Actor.for_channel(channel))
-        _wake_deferred(message)
+        _wake_deferred(message, row)
     result = _converge(order, co.state, channel, created)
     if isinstance(result, Outcome):
         return result
     # Equal timestamps are applied (WooCommerce has one-second resolution); moving forward only keeps it safe.
-    row.source_updated_at = co.source_updated_at
-    row.save(update_fields=["source_updated_at", "updated_at"])
+    ChannelOrder.objects.filter(pk=row.pk).update(source_updated_at=co.source_updated_at)
     if created or result:
         return Outcome(State.PROCESSED, "", order)
     return Outcome(State.IGNORED, f"no change: the order is already {order.status}, as {kind_name(channel)} says",
@@ -149,10 +182,10 @@ def apply_order(message: InboundMessage, co: CanonicalOrder, *, may_create: bool
 def apply_event(message: InboundMessage, external_id: str, state: ChannelState, *, what: str) -> Outcome:
     """A refund or a deletion: an event about the order, not a new state of it, so no timestamp applies."""
     channel = message.channel
-    _channel_order(channel, external_id)
+    row, _first_seen = _channel_order(channel, external_id)
     order = _find_order(channel, external_id)
     if order is None:
-        return Outcome(State.DEFERRED, f"{what} arrived before the order was created; applied once it exists")
+        return _wait_for_order(row, f"{what} arrived before the order was created; applied once it exists")
     result = _converge(order, state, channel, created=False)
     if isinstance(result, Outcome):
         return result

@@ -10,6 +10,7 @@ from channels_integration.connectors.payload import ChannelLine, ChannelOrder, C
 from channels_integration.models import Channel, SkuMapping
 from inventory.models import Sku
 from orders.actors import Actor
+from orders.errors import UnknownSkuError
 from orders.fsm import CANCELLABLE, REFUNDABLE, Status, TransitionInput
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.money import money_str
@@ -106,20 +107,28 @@ def _create_on_hold(*, channel: Channel, data: dict, actor: Actor, reason: str) 
 
 
 def order_create(*, channel: Channel, co: ChannelOrder, actor: Actor) -> Order:
-    skus, reasons = resolve_skus(channel=channel, lines=co.lines)
+    """Every line with a SKU is the common case: straight to order_ingest, whose reservation finds unknown SKUs
+    anyway (then the order is held naming them). Lines without one are resolved through the SKU mappings first."""
+    if all(line.sku for line in co.lines):
+        skus, reasons = [line.sku for line in co.lines], []
+    else:
+        skus, reasons = resolve_skus(channel=channel, lines=co.lines)
     data = order_data_clean(canonical_data(co, skus))
     if co.channel_total is not None and data["total"] != co.channel_total:
         reasons.append(
             f"totals differ: {kind_name(channel)} says {co.channel_total} {co.currency}, lines + shipping + tax - "
             f"discounts make {money_str(data['total'], co.currency)}; check the order in {kind_name(channel)}"
         )
-    if reasons:
-        return _create_on_hold(channel=channel, data=data, actor=actor, reason="; ".join(reasons))
-    return order_ingest(channel=channel, data=data, actor=actor).order
+    if not reasons:
+        try:
+            return order_ingest(channel=channel, data=data, actor=actor).order
+        except UnknownSkuError:  # nothing was written: ingest rolled back its own savepoint
+            _skus, reasons = resolve_skus(channel=channel, lines=co.lines)
+    return _create_on_hold(channel=channel, data=data, actor=actor, reason="; ".join(reasons))
 
 
-def _steps(order: Order, state: ChannelState, channel: Channel) -> list[tuple[str, dict]]:
-    """The transitions that bring `order` to `state`, forward only."""
+def converge_plan(order: Order, state: ChannelState, channel: Channel) -> list[tuple[str, dict]]:
+    """The transitions that bring `order` to `state`, forward only; raises Waiting or ChannelConflict."""
     status, kind = order.status, kind_name(channel)
     if state.refunded:
         if status in REFUNDABLE:
@@ -156,10 +165,8 @@ def _steps(order: Order, state: ChannelState, channel: Channel) -> list[tuple[st
     return steps
 
 
-def order_converge(*, order: Order, state: ChannelState, channel: Channel, actor: Actor) -> list[str]:
-    """Applies the steps through order_transition (guards, stock, audit, events); returns their names."""
-    applied = []
-    for name, payload in _steps(order, state, channel):
+def order_converge(*, order: Order, steps: list[tuple[str, dict]], actor: Actor) -> list[str]:
+    """Applies converge_plan's steps through order_transition (guards, stock, audit, events)."""
+    for name, payload in steps:
         order = order_transition(order_id=order.pk, name=name, actor=actor, payload=payload)
-        applied.append(name)
-    return applied
+    return [name for name, _payload in steps]
