@@ -8,7 +8,8 @@
 
 wrk's Lua cannot compute an HMAC, so the bodies and their signatures are computed here and written into a Lua table
 that each wrk thread walks through its own slice of (no delivery is sent twice). Needs `wrk` (apt-get install wrk).
-BENCH_WEBHOOK_SECONDS sets each load phase (default 6); BENCH_WEBHOOK_WORKERS the worker processes (default 2).
+BENCH_WEBHOOK_SECONDS sets each load phase (default 6). The worker host runs as many processes (prefork) as gunicorn
+runs web workers (2 x cores + 1), so both paths get the same concurrency; BENCH_WEBHOOK_WORKERS overrides it.
 """
 
 import base64
@@ -25,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "6"))
-WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", "2"))
+WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", str(2 * (os.cpu_count() or 2) + 1)))
 CONNECTIONS = 50
 THREADS = 2
 # Enough distinct deliveries that no wrk thread runs out during a phase (checked after the run).
@@ -166,8 +167,8 @@ def run() -> list[dict]:
     workers = CeleryWorkers(tmp, settings.CELERY_BROKER_URL)
     server = Server()
     try:
-        for _ in range(WORKERS):
-            workers.start(queues=["channel"], pool="solo", env={"DJANGO_SETTINGS_MODULE": "bench.settings_orders"})
+        workers.start(queues=["channel"], pool="prefork", concurrency=WORKERS,
+                      env={"DJANGO_SETTINGS_MODULE": "bench.settings_orders"})
         base = f"http://127.0.0.1:{server.port}"
         rest = _wrk(base + "/api/v1/orders/", rest_script)
         rest_created = Order.objects.filter(external_id__startswith=f"rest-{tag}-").count()
@@ -190,7 +191,7 @@ def run() -> list[dict]:
         raise RuntimeError(f"wrk completed no request; the machine is too loaded for this run:\n{webhook['raw']}")
     cycled = webhook["requests"] > BODIES
     note = (f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s; {webhook['requests']} webhooks sent, {stored} stored, "
-            f"{processed} processed by {WORKERS} worker process(es); non-2xx {webhook['non_2xx']}"
+            f"{processed} processed by {WORKERS} worker processes; non-2xx {webhook['non_2xx']}"
             + ("; bodies cycled (raise BENCH_WEBHOOK_BODIES)" if cycled else ""))
     return [
         dict(name="webhook receive latency p50 (request -> 200)", value=webhook["p50"], baseline=rest["p50"],
