@@ -8,3 +8,6 @@ class ChannelsIntegrationConfig(AppConfig):
 
     def ready(self):
         from channels_integration import schema  # noqa: F401  registers the OpenAPI auth extension
+
+        # The connectors register the stock-push handler and the channel tasks in every web and worker process.
+        from channels_integration.connectors import stock, tasks  # noqa: F401

@@ -15,7 +15,7 @@ LOGISTICS = "logistics"
 SCOPES = {
     ORDERS_WRITE: "create orders (one or bulk); hold, release_hold, cancel",
     ORDERS_READ: "list orders, read one order and its history",
-    INVENTORY_READ: "availability of the SKUs the channel may sell; the warehouse list",
+    INVENTORY_READ: "availability of the SKUs the channel may sell; the warehouse list; its own SKU mappings",
     INVENTORY_WRITE: "create and change SKUs, set or change stock (a stock system's scope, not a sales channel's)",
     PAYMENTS: "pay, refund (a payment provider)",
     LOGISTICS: "start_fulfilment, ship, deliver, mark_returned (a warehouse or carrier)",

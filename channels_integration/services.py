@@ -1,4 +1,5 @@
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -6,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from channels_integration.models import ApiKey, Channel
+from channels_integration.models import ApiKey, Channel, SkuMapping
 from channels_integration.scopes import ALL_SCOPES, STOCK_SYSTEM_SCOPES
 
 KEY_PREFIX = "osk_"
@@ -30,6 +31,37 @@ def split_key(raw: str) -> tuple[str, str] | None:
     return prefix, raw
 
 
+SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9](:\d+)?$")
+CONNECTION_FIELDS = {
+    Channel.Kind.SHOPIFY: ("shop_domain",),
+    Channel.Kind.WOOCOMMERCE: ("store_url",),
+    Channel.Kind.API: (),
+}
+
+
+def _validate_connection(channel: Channel) -> None:
+    """Each kind takes its own address field; a Shopify channel cannot have a store URL and so on."""
+    errors = {}
+    allowed = CONNECTION_FIELDS[channel.kind]
+    for field in ("shop_domain", "store_url"):
+        if getattr(channel, field) and field not in allowed:
+            errors[field] = f"only for {'Shopify' if field == 'shop_domain' else 'WooCommerce'} channels"
+    domain = channel.shop_domain
+    if domain and "://" not in domain and not SHOP_DOMAIN_RE.match(domain):
+        errors["shop_domain"] = f"{domain!r} is not a domain such as my-store.myshopify.com"
+    if domain and "://" in domain and not domain.startswith(("http://", "https://")):
+        errors["shop_domain"] = "a base URL must start with http:// or https://"
+    if channel.api_token and channel.kind == Channel.Kind.API:
+        errors["api_token"] = "REST API channels call us; they have no API of their own to call"
+    if channel.kind == Channel.Kind.WOOCOMMERCE and channel.api_token and ":" not in channel.api_token:
+        errors["api_token"] = "WooCommerce needs consumer_key:consumer_secret (both from WooCommerce → REST API)"
+    if channel.kind == Channel.Kind.SHOPIFY and not channel.webhook_secret:
+        errors["webhook_secret"] = ("Shopify signs webhooks with your app's client secret (or the key shown under "
+                                    "Settings → Notifications → Webhooks); give that secret")
+    if errors:
+        raise ValidationError(errors)
+
+
 def channel_create(
     *,
     code: str,
@@ -38,7 +70,15 @@ def channel_create(
     currency: str = "EUR",
     insufficient_stock_policy: str = Channel.StockPolicy.HOLD,
     reservation_ttl=None,
+    webhook_secret: str = "",
+    shop_domain: str = "",
+    store_url: str = "",
+    api_token: str = "",
 ) -> Channel:
+    """A WooCommerce channel without a secret gets a generated one, to paste into WooCommerce's webhook form;
+    Shopify's is the app's own client secret and must be given."""
+    if kind == Channel.Kind.WOOCOMMERCE and not webhook_secret:
+        webhook_secret = secrets.token_urlsafe(32)
     channel = Channel(
         code=code,
         name=name or code,
@@ -46,9 +86,23 @@ def channel_create(
         currency=currency,
         insufficient_stock_policy=insufficient_stock_policy,
         reservation_ttl=reservation_ttl,
+        webhook_secret=webhook_secret.strip(),
+        shop_domain=shop_domain.strip().lower(),
+        store_url=store_url.strip(),
+        api_token=api_token.strip(),
     )
     channel.full_clean()
+    _validate_connection(channel)
     channel.save()
+    return channel
+
+
+def channel_webhook_secret_set(*, channel: Channel, secret: str = "") -> Channel:
+    """Replaces the webhook secret (given, or generated); the old one stops verifying at once."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        channel.webhook_secret = secret.strip() or secrets.token_urlsafe(32)
+        channel.save(update_fields=["webhook_secret"])
     return channel
 
 
@@ -90,3 +144,46 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
             api_key.revoked_at = timezone.now()
             api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+# What each kind's inventory API needs to address an item (connectors.clients set_stock).
+SKU_MAPPING_REQUIRED = {
+    Channel.Kind.SHOPIFY: ("inventory_item_id", "location_id"),
+    Channel.Kind.WOOCOMMERCE: ("product_id",),
+}
+SKU_MAPPING_IDS = ("product_id", "variant_id", "inventory_item_id", "location_id")
+
+
+def sku_mapping_validate(*, channel: Channel, ids: dict) -> None:
+    """The ids `channel`'s inventory API needs are all there (shared by the service and the admin form)."""
+    if channel.kind not in SKU_MAPPING_REQUIRED:
+        raise ValidationError({"channel": f"{channel.get_kind_display()} channels read stock from our API; "
+                                          "they take no SKU mapping"})
+    missing = [name for name in SKU_MAPPING_REQUIRED[channel.kind] if not ids.get(name)]
+    if missing:
+        raise ValidationError({name: f"required for {channel.get_kind_display()}" for name in missing})
+
+
+def sku_mapping_upsert(*, channel: Channel, sku_code: str, product_id: int | None = None,
+                       variant_id: int | None = None, inventory_item_id: int | None = None,
+                       location_id: int | None = None) -> tuple[SkuMapping, bool]:
+    """Sets how `channel` knows our SKU; returns (mapping, created)."""
+    ids = {"product_id": product_id, "variant_id": variant_id, "inventory_item_id": inventory_item_id,
+           "location_id": location_id}
+    sku_mapping_validate(channel=channel, ids=ids)
+    sku_code = (sku_code or "").strip()
+    if not sku_code:
+        raise ValidationError({"sku_code": "a SKU code is required"})
+    with transaction.atomic():
+        mapping, created = SkuMapping.objects.select_for_update().get_or_create(
+            channel=channel, sku_code=sku_code, defaults=ids)
+        if not created:
+            for name, value in ids.items():
+                setattr(mapping, name, value)
+            mapping.full_clean()
+            mapping.save()
+    return mapping, created
+
+
+def sku_mapping_record_push(*, mapping_id: int, available: int, at) -> None:
+    SkuMapping.objects.filter(pk=mapping_id).update(last_pushed_available=available, last_pushed_at=at)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from channels_integration.scopes import ORDERS_READ, ORDERS_WRITE
+from channels_integration.scopes import LOGISTICS, ORDERS_READ, ORDERS_WRITE, PAYMENTS
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Actor:
 
     @classmethod
     def for_channel(cls, channel) -> "Actor":
-        """A channel adapter (webhook processing) acting for its own orders, as the channel's API would."""
-        return cls(kind="channel", label=f"channel:{channel.code}", scopes=frozenset({ORDERS_WRITE, ORDERS_READ}),
-                   channel_id=channel.pk)
+        """A channel adapter (webhook processing) acting for its own orders. A store reports payments, refunds
+        and fulfilments of its orders as well, so it holds those scopes too."""
+        return cls(kind="channel", label=f"channel:{channel.code}",
+                   scopes=frozenset({ORDERS_WRITE, ORDERS_READ, PAYMENTS, LOGISTICS}), channel_id=channel.pk)

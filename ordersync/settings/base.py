@@ -235,3 +235,23 @@ SYNC_BREAKER_PAUSE = env.int("SYNC_BREAKER_PAUSE_SECONDS", default=60)
 SYNC_BREAKER_MAX_PAUSE = env.int("SYNC_BREAKER_MAX_PAUSE_SECONDS", default=3600)
 SYNC_RESPONSE_BODY_LIMIT = env.int("SYNC_RESPONSE_BODY_LIMIT", default=4096)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=14)
+
+# --- channel connectors (webhooks in, stock out, reconciliation) -----------------------------------------------
+# Webhook bodies above this are answered 413 before they are read (Shopify and WooCommerce orders are far smaller).
+CHANNELS_WEBHOOK_MAX_BYTES = env.int("CHANNELS_WEBHOOK_MAX_BYTES", default=2 * 1024 * 1024)
+# A message still `received` this long after its task was sent is sent again (the task was lost or failed).
+CHANNELS_INBOUND_REQUEUE_SECONDS = env.int("CHANNELS_INBOUND_REQUEUE_SECONDS", default=30)
+CHANNELS_HTTP_CONNECT_TIMEOUT = env.float("CHANNELS_HTTP_CONNECT_TIMEOUT", default=3.0)
+CHANNELS_HTTP_READ_TIMEOUT = env.float("CHANNELS_HTTP_READ_TIMEOUT", default=15.0)
+CHANNELS_SHOPIFY_API_VERSION = env.str("CHANNELS_SHOPIFY_API_VERSION", default="2025-01")
+# Per SKU and channel, at most one stock push per this many seconds; a burst ends on one push of the final value.
+CHANNELS_STOCK_PUSH_MIN_INTERVAL = env.float("CHANNELS_STOCK_PUSH_MIN_INTERVAL", default=1.0)
+# Shopify's REST bucket leaks 2 requests/s on standard plans; stock push endpoints are created with this limit.
+CHANNELS_SHOPIFY_PUSH_RATE = env.float("CHANNELS_SHOPIFY_PUSH_RATE", default=2.0)
+CHANNELS_RECONCILE_INTERVAL = timedelta(minutes=env.int("CHANNELS_RECONCILE_INTERVAL_MINUTES", default=15))
+CHANNELS_RECONCILE_OVERLAP = timedelta(minutes=env.int("CHANNELS_RECONCILE_OVERLAP_MINUTES", default=10))
+CELERY_BEAT_SCHEDULE["channels-inbound-sweep"] = {
+    "task": "channels.inbound_sweep",
+    "schedule": timedelta(seconds=env.int("CHANNELS_INBOUND_SWEEP_SECONDS", default=10)),
+}
+CELERY_BEAT_SCHEDULE["channels-reconcile-due"] = {"task": "channels.reconcile_due", "schedule": timedelta(minutes=1)}

@@ -9,6 +9,7 @@ from channels_integration.models import Channel
 from inventory.models import Sku, StockLevel, StockMovement
 from inventory.selectors import available_to_sell
 from sync.models import Endpoint
+from tests.channels_integration.payloads import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,19 @@ def test_demo_endpoints_point_at_the_running_server_and_follow_it_to_a_new_port(
     seed("--receiver-base", "http://127.0.0.1:9000/")
     assert Endpoint.objects.get(name="demo-payment").url == "http://127.0.0.1:9000/demo/receiver/demo-payment/"
     assert dict(Endpoint.objects.values_list("name", "secret")) == secrets_before
+
+
+def test_demo_stores_have_webhook_secrets_and_the_printed_post_works(run_dir, client):
+    printed = seed("--receiver-base", "http://127.0.0.1:8000")
+    line = next(line for line in printed.splitlines() if "/webhooks/shopify/shopify-demo/" in line)
+    secret = re.search(r"secret '([^']+)'", line).group(1)
+    assert Channel.objects.get(code="shopify-demo").webhook_secret == secret
+    assert "/webhooks/woocommerce/woo-demo/" in printed
+    body = b'{"id": 1, "currency": "EUR", "updated_at": "2026-11-20T10:00:00Z", "line_items": '\
+           b'[{"sku": "MUG-LOGO", "quantity": 1, "price": "9.90"}]}'
+    response = client.post("/webhooks/shopify/shopify-demo/", body, content_type="application/json",
+                           HTTP_X_SHOPIFY_TOPIC="orders/create", HTTP_X_SHOPIFY_WEBHOOK_ID="demo-1",
+                           HTTP_X_SHOPIFY_HMAC_SHA256=sign(secret, body))
+    assert response.status_code == 200 and response.json()["ok"] is True
+    assert seed().count("/webhooks/") == 2  # idempotent: the same secrets on every run
+    assert Channel.objects.get(code="shopify-demo").webhook_secret == secret

@@ -3,12 +3,13 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from channels_integration.connectors.setup import channel_set_up
 from channels_integration.models import Channel
-from channels_integration.services import channel_create
 
 
 class Command(BaseCommand):
-    help = "Create a sales channel and print it as JSON."
+    help = ("Create a sales channel and print it as JSON, with its webhook secret: store it now, it is not shown "
+            "again. A Shopify or WooCommerce channel given an address and --api-token also gets its stock feed.")
 
     def add_arguments(self, parser):
         parser.add_argument("code")
@@ -18,26 +19,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--insufficient-stock", choices=Channel.StockPolicy.values, default=Channel.StockPolicy.HOLD
         )
+        parser.add_argument("--webhook-secret", default="",
+                            help="Shopify: the app's client secret (required). WooCommerce: generated if omitted.")
+        address = parser.add_mutually_exclusive_group()
+        address.add_argument("--shop-domain", default="", help="Shopify: my-store.myshopify.com")
+        address.add_argument("--store-url", default="", help="WooCommerce: https://shop.example.com")
+        parser.add_argument("--api-token", default="",
+                            help="Shopify: Admin API access token. WooCommerce: consumer_key:consumer_secret.")
 
-    def handle(self, *args, code, kind, name, currency, insufficient_stock, **options):
+    def handle(self, *args, code, kind, name, currency, insufficient_stock, webhook_secret, shop_domain, store_url,
+               api_token, **options):
         try:
-            channel = channel_create(
-                code=code, name=name, kind=kind, currency=currency, insufficient_stock_policy=insufficient_stock
+            channel = channel_set_up(
+                code=code, name=name, kind=kind, currency=currency, insufficient_stock_policy=insufficient_stock,
+                webhook_secret=webhook_secret, shop_domain=shop_domain, store_url=store_url, api_token=api_token,
             )
         except ValidationError as exc:
             raise CommandError(_describe(exc)) from exc
-        self.stdout.write(
-            json.dumps(
-                {
-                    "id": channel.pk,
-                    "code": channel.code,
-                    "name": channel.name,
-                    "kind": channel.kind,
-                    "currency": channel.currency,
-                    "insufficient_stock_policy": channel.insufficient_stock_policy,
-                }
-            )
-        )
+        printed = {
+            "id": channel.pk,
+            "code": channel.code,
+            "name": channel.name,
+            "kind": channel.kind,
+            "currency": channel.currency,
+            "insufficient_stock_policy": channel.insufficient_stock_policy,
+        }
+        if channel.kind in (Channel.Kind.SHOPIFY, Channel.Kind.WOOCOMMERCE):
+            printed["webhook_secret"] = channel.webhook_secret
+            printed["webhook_url_path"] = f"/webhooks/{channel.kind}/{channel.code}/"
+            printed["stock_feed"] = channel.has_api_credentials
+        self.stdout.write(json.dumps(printed))
 
 
 def channel_by_code(code: str) -> Channel:

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from analytics.history import order_history_seed
 from channels_integration.models import Channel
-from channels_integration.services import channel_create
+from channels_integration.services import channel_create, channel_webhook_secret_set
 from inventory.models import Sku
 from inventory.services import sku_upsert, stock_receive, warehouse_upsert
 from notifications.services import notification_endpoint_ensure
@@ -52,8 +52,13 @@ class Command(BaseCommand):
     def handle(self, *args, receiver_base, **options):
         with transaction.atomic():
             for code, name, kind in DEMO_CHANNELS:
-                if not Channel.objects.filter(code=code).exists():
-                    channel_create(code=code, name=name, kind=kind)
+                channel = Channel.objects.filter(code=code).first()
+                if channel is None:
+                    # The demo stores are not real shops: we sign their test webhooks ourselves.
+                    secret = secrets.token_urlsafe(24) if kind != Channel.Kind.API else ""
+                    channel_create(code=code, name=name, kind=kind, webhook_secret=secret)
+                elif kind != Channel.Kind.API and not channel.webhook_secret:
+                    channel_webhook_secret_set(channel=channel)
             for code, name, priority, country in DEMO_WAREHOUSES:
                 warehouse_upsert(code=code, name=name, priority=priority, country=country)
             for code, name, safety_stock, units in DEMO_SKUS:
@@ -72,6 +77,12 @@ class Command(BaseCommand):
                            channels=list(Channel.objects.filter(active=True)))
         username, password = self._operator()
         self.stdout.write(f"ordersync: admin login: username {username!r} password {password!r}")
+        for channel in Channel.objects.filter(code__in=[c for c, _n, k in DEMO_CHANNELS if k != Channel.Kind.API]):
+            self.stdout.write(
+                f"ordersync: demo {channel.get_kind_display()} webhooks: POST "
+                f"{receiver_base.rstrip('/')}/webhooks/{channel.kind}/{channel.code}/ signed with secret "
+                f"{channel.webhook_secret!r} (docs/CHANNELS.md, 'Try it locally')"
+            )
 
     def _endpoints(self, base: str) -> None:
         """Creates the demo endpoints once; a later run on another port only moves their URL."""
