@@ -88,7 +88,7 @@ def _seed() -> tuple[str, str]:
     rest = Channel.objects.filter(code="bench-rest").first() or channel_set_up(code="bench-rest")
     warehouse_upsert(code="bench-wh", name="Bench", priority=1)
     for code in SKUS:
-        sku_upsert(code=code, name=code)
+        sku_upsert(code=code, name=code, actor="system:bench")
         stock_receive(sku_code=code, warehouse_code="bench-wh", quantity=10_000_000, actor="bench")
     return shop.code, api_key_create(channel=rest, scopes=["orders:write"]).secret
 

@@ -36,6 +36,7 @@ CONNECTION_FIELDS = {
     Channel.Kind.SHOPIFY: ("shop_domain",),
     Channel.Kind.WOOCOMMERCE: ("store_url",),
     Channel.Kind.API: (),
+    Channel.Kind.STOCK: (),
 }
 
 
@@ -51,8 +52,8 @@ def _validate_connection(channel: Channel) -> None:
         errors["shop_domain"] = f"{domain!r} is not a domain such as my-store.myshopify.com"
     if domain and "://" in domain and not domain.startswith(("http://", "https://")):
         errors["shop_domain"] = "a base URL must start with http:// or https://"
-    if channel.api_token and channel.kind == Channel.Kind.API:
-        errors["api_token"] = "REST API channels call us; they have no API of their own to call"
+    if channel.api_token and channel.kind in (Channel.Kind.API, Channel.Kind.STOCK):
+        errors["api_token"] = f"{channel.get_kind_display()} principals call us; they have no API of their own to call"
     if channel.kind == Channel.Kind.WOOCOMMERCE and channel.api_token and ":" not in channel.api_token:
         errors["api_token"] = "WooCommerce needs consumer_key:consumer_secret (both from WooCommerce → REST API)"
     if channel.kind == Channel.Kind.SHOPIFY and not channel.webhook_secret:

@@ -2,8 +2,9 @@
 
 - Path, query string and headers holding control characters are refused with 400 `invalid_characters` before
   any view runs: PostgreSQL refuses NUL in text (a 500 otherwise) and the rest are invisible look-alikes.
-- JSON bodies get the same strict parsing as the DRF parser (ordersync.parsers) also in plain Django views
-  (webhooks), which parse `request.body` themselves.
+- JSON bodies get the same strict parsing as the DRF parser (ordersync.parsers) also in plain Django views,
+  which parse `request.body` themselves — except views marked `@raw_body` (signed webhooks): their body is
+  stored as received after the signature check and judged there, so a malformed one is kept, not lost.
 - Answers are marked `Cache-Control: no-store`: they carry customers' names and addresses, which no proxy or
   browser cache should keep.
 """
@@ -57,6 +58,12 @@ def _as_response(exc: APIException):
                           **getattr(exc, "extra", {}))
 
 
+def raw_body(view):
+    """Marks a view that takes its body as raw bytes; the guard still checks its path, query and headers."""
+    view.raw_body = True
+    return view
+
+
 class ApiInputGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -71,7 +78,7 @@ class ApiInputGuardMiddleware:
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not is_api_path(request) or _parses_strictly(view_func):
+        if not is_api_path(request) or _parses_strictly(view_func) or getattr(view_func, "raw_body", False):
             return None
         try:
             body = request.body

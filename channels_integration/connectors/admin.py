@@ -42,7 +42,8 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         # The list never shows bodies; loading a 2 MB column per row would make the page crawl.
         qs = super().get_queryset(request)
-        return qs if request.resolver_match.url_name.endswith("_change") else qs.defer("body", "headers")
+        change_page = getattr(request.resolver_match, "url_name", "").endswith("_change")
+        return qs if change_page else qs.defer("body", "headers")
 
     @admin.display(description="error / reason")
     def short_error(self, message):

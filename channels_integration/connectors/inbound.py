@@ -6,7 +6,6 @@ happened. A message whose processing raised leaves no partial order behind, only
 """
 
 import functools
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from rest_framework.exceptions import APIException
 
 from channels_integration.connectors.adapters import ADAPTERS
 from channels_integration.connectors.ordering import (
@@ -35,6 +35,7 @@ from orders.actors import Actor
 from orders.fsm import Status
 from orders.models import Order
 from ordersync.api import ApiError
+from ordersync.parsers import json_loads_strict
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,15 @@ class Outcome:
     state: str
     error: str = ""
     order: Order | None = None
+
+
+def payload_parse(body: bytes) -> tuple[object, str]:
+    """The channel's JSON (money as Decimal) and "", or None and why it is not JSON we take: the API's strict
+    rules (no duplicate keys, NUL or absurd depth) apply to webhooks too."""
+    try:
+        return json_loads_strict(body, parse_float=Decimal), ""
+    except APIException as exc:
+        return None, f"malformed JSON: {exc.detail}"
 
 
 def enqueue(message_ids: list[int], *, countdown: float | None = None) -> None:
@@ -198,10 +208,9 @@ def _apply(message: InboundMessage) -> Outcome:
     adapter = ADAPTERS.get(message.channel.kind)
     if adapter is None:
         return Outcome(State.IGNORED, f"{message.channel.get_kind_display()} channels take no webhooks")
-    try:
-        payload = json.loads(bytes(message.body), parse_float=Decimal)
-    except ValueError as exc:
-        return Outcome(State.FAILED, f"malformed JSON: {exc}")
+    payload, parse_error = payload_parse(bytes(message.body))
+    if parse_error:
+        return Outcome(State.FAILED, parse_error)
     topic = message.topic
     if message.source == InboundMessage.Source.RECONCILE or topic in adapter.ORDER_TOPICS:
         co = adapter.order_from(payload)

@@ -3,20 +3,19 @@ moved forward to where the channel says it stands. Never backward: an order ship
 a message says "paid", and a channel that contradicts us (cancelled there, shipped here) is reported, not obeyed.
 """
 
-from django.db import transaction
 from django.db.models import Q
 
 from channels_integration.connectors.payload import ChannelLine, ChannelOrder, ChannelState
 from channels_integration.models import Channel, SkuMapping
+from inventory.codes import sku_code_problem
 from inventory.models import Sku
 from orders.actors import Actor
 from orders.errors import UnknownSkuError
-from orders.fsm import CANCELLABLE, REFUNDABLE, Status, TransitionInput
-from orders.models import Order, OrderLine, OrderStatusChange
+from orders.fsm import CANCELLABLE, REFUNDABLE, Status
+from orders.models import Order
 from orders.money import money_str
 from orders.services import order_ingest, order_transition
-from orders.services.common import status_change_row
-from orders.services.ingest import build_order, order_body_hash, order_data_clean, publish_created
+from orders.services.ingest import order_data_clean
 
 
 class Waiting(Exception):
@@ -49,9 +48,13 @@ def resolve_skus(*, channel: Channel, lines: list[ChannelLine]) -> tuple[list[st
     """The SKU of each line and the reasons to hold the order (lines without a SKU, SKUs inventory lacks)."""
     by_variant, by_product = _mapped_skus(channel, lines)
     skus = [line.sku or by_variant.get(line.variant_id) or by_product.get(line.product_id) or "" for line in lines]
-    known = set(Sku.objects.filter(code__in={s for s in skus if s}).values_list("code", flat=True))
+    invalid = sorted({s for s in skus if s and sku_code_problem(s)})
+    known = set(Sku.objects.filter(code__in={s for s in skus if s} - set(invalid)).values_list("code", flat=True))
     reasons = []
-    unknown = sorted({s for s in skus if s and s not in known})
+    if invalid:
+        reasons.append(f"SKU(s) {', '.join(map(repr, invalid))} break the SKU code pattern: correct them in "
+                       f"{kind_name(channel)} or map the products under SKU mappings")
+    unknown = sorted({s for s in skus if s and s not in known and s not in invalid})
     if unknown:
         reasons.append(f"unknown SKU(s) {', '.join(unknown)}: add them in inventory, then release the hold")
     for position, (line, sku) in enumerate(zip(lines, skus, strict=True), start=1):
@@ -86,45 +89,30 @@ def canonical_data(co: ChannelOrder, skus: list[str]) -> dict:
     return data
 
 
-def _create_on_hold(*, channel: Channel, data: dict, actor: Actor, reason: str) -> Order:
-    """The rows order_ingest writes, held by the system with nothing reserved; lifting the hold reserves stock
-    (as for an order held for want of stock)."""
-    with transaction.atomic():
-        order, lines = build_order(channel=channel, data=data, body_hash=order_body_hash(data))
-        order.save()
-        for line in lines:
-            line.order = order
-        OrderLine.objects.bulk_create(lines)
-        created = status_change_row(order=order, from_status="", transition="create", actor=actor)
-        order.transition_input = TransitionInput(payload={"reason": reason})
-        order.hold()
-        order.save(update_fields=["status", "held_from", "hold_reason", "updated_at"])
-        held = status_change_row(order=order, from_status=Status.NEW, transition="hold", actor=Actor.system(),
-                                 reason=reason)
-        OrderStatusChange.objects.bulk_create([created, held])
-        publish_created(order=order, lines=lines, actor=actor)
-    return order
-
-
 def order_create(*, channel: Channel, co: ChannelOrder, actor: Actor) -> Order:
-    """Every line with a SKU is the common case: straight to order_ingest, whose reservation finds unknown SKUs
-    anyway (then the order is held naming them). Lines without one are resolved through the SKU mappings first."""
-    if all(line.sku for line in co.lines):
+    """Every line with a valid SKU is the common case: straight to order_ingest, whose reservation finds unknown
+    SKUs anyway (then the order is held naming them). Lines without one are resolved through the SKU mappings
+    first; whatever a person must look at stores the order on hold with the reasons, reserving nothing."""
+    if all(line.sku and not sku_code_problem(line.sku) for line in co.lines):
         skus, reasons = [line.sku for line in co.lines], []
     else:
         skus, reasons = resolve_skus(channel=channel, lines=co.lines)
-    data = order_data_clean(canonical_data(co, skus))
-    if co.channel_total is not None and data["total"] != co.channel_total:
+    data = canonical_data(co, skus)
+    total = order_data_clean(data, channel=channel, check_skus=False)["total"]
+    if co.channel_total is not None and total != co.channel_total:
         reasons.append(
             f"totals differ: {kind_name(channel)} says {co.channel_total} {co.currency}, lines + shipping + tax - "
-            f"discounts make {money_str(data['total'], co.currency)}; check the order in {kind_name(channel)}"
+            f"discounts make {money_str(total, co.currency)}; check the order in {kind_name(channel)}"
         )
     if not reasons:
         try:
             return order_ingest(channel=channel, data=data, actor=actor).order
-        except UnknownSkuError:  # nothing was written: ingest rolled back its own savepoint
+        except UnknownSkuError as exc:  # nothing was written: ingest rolled back its own savepoint
             _skus, reasons = resolve_skus(channel=channel, lines=co.lines)
-    return _create_on_hold(channel=channel, data=data, actor=actor, reason="; ".join(reasons))
+            # Known to inventory yet refused: restricted to other channels.
+            reasons = reasons or [f"SKU(s) {', '.join(exc.extra['skus'])} may not be sold on {kind_name(channel)}: "
+                                  "allocate them to this channel in inventory, then release the hold"]
+    return order_ingest(channel=channel, data=data, actor=actor, hold_reason="; ".join(reasons)).order
 
 
 def converge_plan(order: Order, state: ChannelState, channel: Channel) -> list[tuple[str, dict]]:

@@ -8,8 +8,6 @@ parsing would consume the raw body the signature is over, and this is the hottes
 import base64
 import hashlib
 import hmac
-import json
-from decimal import Decimal
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -20,8 +18,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from channels_integration.connectors.adapters import ADAPTERS
-from channels_integration.connectors.inbound import inbound_receive
+from channels_integration.connectors.inbound import inbound_receive, payload_parse
 from channels_integration.models import Channel
+from ordersync.middleware import raw_body
 
 # Request headers worth keeping with the message; cookies and credentials never are.
 DROPPED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
@@ -82,11 +81,7 @@ def _receive(request, kind: str, channel_code: str):
     if not signature_valid(secret=channel.webhook_secret, body=body, signature=signature):
         return _reject(channel)
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
-    payload, parse_error = None, ""
-    try:
-        payload = json.loads(body, parse_float=Decimal)
-    except ValueError as exc:
-        parse_error = f"malformed JSON: {exc}"
+    payload, parse_error = payload_parse(body)  # not JSON we take: stored anyway, failed with the reason
     identity = adapter.identify(headers, payload, body)
     message = inbound_receive(channel=channel, identity=identity, headers=headers, body=body, parse_error=parse_error)
     if message is None:
@@ -94,12 +89,14 @@ def _receive(request, kind: str, channel_code: str):
     return JsonResponse({"ok": True, "message": message.pk})
 
 
+@raw_body
 @csrf_exempt
 @require_POST
 def shopify_webhook(request, channel_code: str):
     return _receive(request, Channel.Kind.SHOPIFY, channel_code)
 
 
+@raw_body
 @csrf_exempt
 @require_POST
 def woocommerce_webhook(request, channel_code: str):

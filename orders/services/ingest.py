@@ -80,9 +80,12 @@ def _decimal(value, field: str) -> Decimal:
         raise InvalidOrder(f"{field}: {str(value)[:40]!r} is not a decimal amount.", extra={"field": field}) from None
 
 
-def order_data_clean(data: dict, *, channel) -> dict:
+def order_data_clean(data: dict, *, channel, check_skus: bool = True) -> dict:
     """Validates what every caller (API, channel adapters) must get right, hashes the body as sent (before any
-    default is filled in), then fills the defaults (currency: the channel's; placed_at: now) and computes totals."""
+    default is filled in), then fills the defaults (currency: the channel's; placed_at: now) and computes totals.
+
+    `check_skus=False` keeps a channel's own SKU text (empty, or not our pattern) for an order stored on hold: it
+    reserves nothing, and lifting the hold checks the SKUs again."""
     lines = data.get("lines") or []
     if not lines:
         raise InvalidOrder("lines: an order needs at least one line.", extra={"field": "lines"})
@@ -97,7 +100,7 @@ def order_data_clean(data: dict, *, channel) -> dict:
                                extra={"field": key})
     prices = []
     for i, line in enumerate(lines):
-        problem = sku_code_problem(line.get("sku"))
+        problem = sku_code_problem(line.get("sku")) if check_skus else ""
         if problem:
             raise InvalidOrder(f"lines[{i}].sku: {problem}", extra={"field": f"lines[{i}].sku"})
         quantity = line.get("quantity")
@@ -259,7 +262,7 @@ def publish_created(*, order: Order, lines: list[OrderLine], actor: Actor) -> No
     event_publish_many(events=created_events(order=order, lines=lines, actor=actor))
 
 
-def create_order(*, channel, data: dict, actor: Actor) -> Order:
+def create_order(*, channel, data: dict, actor: Actor, hold_reason: str = "") -> Order:
     """Must run inside the caller's transaction: any error leaves nothing behind."""
     order, lines = build_order(channel=channel, data=data)
     order.save()
@@ -267,20 +270,27 @@ def create_order(*, channel, data: dict, actor: Actor) -> Order:
         line.order = order
     OrderLine.objects.bulk_create(lines)
     changes = [status_change_row(order=order, from_status="", transition="create", actor=actor)]
-    changes += reserve_or_hold(order=order, lines=lines, actor=actor)
+    if hold_reason:
+        changes.append(_system_hold(order=order, reason=hold_reason, payload={"rule": "channel"}))
+    else:
+        changes += reserve_or_hold(order=order, lines=lines, actor=actor)
     OrderStatusChange.objects.bulk_create(changes)
     publish_created(order=order, lines=lines, actor=actor)
     return order
 
 
-def order_ingest(*, channel, data: dict, actor: Actor) -> IngestResult:
-    """Creates the order once; the same body again returns it (created=False); a different body is a 409."""
-    data = order_data_clean(data, channel=channel)
+def order_ingest(*, channel, data: dict, actor: Actor, hold_reason: str = "") -> IngestResult:
+    """Creates the order once; the same body again returns it (created=False); a different body is a 409.
+
+    `hold_reason`: the caller (a channel adapter) knows a person must look at the order first — a line without a
+    SKU, totals that disagree with the channel's. It is stored on hold with that reason and reserves nothing;
+    lifting the hold reserves its stock."""
+    data = order_data_clean(data, channel=channel, check_skus=not hold_reason)
     # Insert first, look up only on a unique-constraint clash: new orders (the common case) save a round trip,
     # and a replay racing its original is handled by the same path.
     try:
         with transaction.atomic():
-            order = create_order(channel=channel, data=data, actor=actor)
+            order = create_order(channel=channel, data=data, actor=actor, hold_reason=hold_reason)
     except IntegrityError:
         # This (channel, external_id) exists, maybe inserted a moment ago by a concurrent request: a replay.
         found = _existing(channel, data["external_id"], data["body_hash"])

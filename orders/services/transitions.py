@@ -10,6 +10,7 @@ from psycopg.errors import LockNotAvailable
 from inventory.services import (
     InsufficientStock,
     LineRequest,
+    UnknownSku,
     stock_commit,
     stock_release,
     stock_reservation_confirm,
@@ -22,6 +23,7 @@ from orders.errors import (
     InvalidTransition,
     OrderNotFound,
     TransitionForbidden,
+    UnknownSkuError,
     UnknownTransition,
 )
 from orders.fsm import TRANSITION_NAMES, TRANSITIONS, Status, StockEffect, TransitionInput, allowed_from
@@ -120,6 +122,11 @@ def _ensure_reserved(order: Order, actor: Actor) -> bool:
             f"Still not enough stock for {', '.join(skus)}; the order stays on hold.",
             extra={"skus": skus, "shortages": exc.shortages},
         ) from exc
+    except UnknownSku as exc:  # held by a channel adapter for a SKU inventory lacks: still not fixed
+        codes = sorted(exc.codes)
+        raise UnknownSkuError(f"The order still has unknown SKU(s) {', '.join(codes)}; add them to inventory "
+                              "(or correct the order's lines) and release the hold again.",
+                              extra={"skus": codes}) from exc
     return True
 
 

@@ -15,7 +15,7 @@ def catalogue(db):
     """The fixtures' SKUs, STOCK units each in one warehouse."""
     warehouse_upsert(code="main", name="Main", priority=1)
     for code in CATALOGUE:
-        sku_upsert(code=code, name=code)
+        sku_upsert(code=code, name=code, actor="user:tester")
         stock_receive(sku_code=code, warehouse_code="main", quantity=STOCK, actor="test")
 
 

@@ -32,7 +32,7 @@ def test_a_paid_order_held_for_an_unknown_sku_is_paid_once_the_hold_is_lifted(sh
     assert order.status == "on_hold"
     assert inbound_sweep() == 0  # nothing changed yet: it keeps waiting
 
-    sku_upsert(code="NEW-SKU", name="New")
+    sku_upsert(code="NEW-SKU", name="New", actor="user:tester")
     stock_receive(sku_code="NEW-SKU", warehouse_code="main", quantity=5, actor="test")
     order_transition(order_id=order.pk, name="release_hold", actor=Actor.for_user(admin_user))
     InboundMessage.objects.filter(pk=message.pk).update(processed_at=timezone.now() - timedelta(seconds=1))

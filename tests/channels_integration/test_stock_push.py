@@ -47,7 +47,7 @@ def test_a_burst_of_1000_changes_to_one_sku_becomes_a_few_pushes_ending_on_the_t
                           api_token="shpat_x")
     store = channel_set_up(code="woo", kind="woocommerce", store_url=woo.url, api_token="ck_x:cs_y")
     warehouse_upsert(code="main", name="Main")
-    sku_upsert(code="HOT", name="Hot item", safety_stock=3)
+    sku_upsert(code="HOT", name="Hot item", safety_stock=3, actor="user:tester")
     stock_receive(sku_code="HOT", warehouse_code="main", quantity=5000, actor="test")
     sku_mapping_upsert(channel=shop, sku_code="HOT", inventory_item_id=808950810, location_id=905684977)
     sku_mapping_upsert(channel=store, sku_code="HOT", product_id=22, variant_id=23)

@@ -54,6 +54,7 @@ def test_the_fuzz_run_covers_every_api_operation_and_its_query_parameters(client
         "GET /api/v1/orders/", "POST /api/v1/orders/", "POST /api/v1/orders/bulk/", "GET /api/v1/orders/{id}/",
         "GET /api/v1/orders/{id}/history/", "POST /api/v1/orders/{id}/transitions/{name}/",
         "PUT /api/v1/skus/{code}/", "GET /api/v1/warehouses/", "GET /api/v1/stock/", "PUT /api/v1/stock/{sku}/",
+        "GET /api/v1/sku-mappings/", "GET /api/v1/sku-mappings/{sku}/", "PUT /api/v1/sku-mappings/{sku}/",
     }
     query = {p["name"] for p in paths["/api/v1/orders/"]["get"]["parameters"] if p["in"] == "query"}
     assert query == {"cursor", "limit", "status", "updated_since", "external_id"}

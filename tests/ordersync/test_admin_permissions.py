@@ -13,7 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.services import promotion_create
-from channels_integration.services import api_key_create, channel_create
+from channels_integration.connectors.inbound import inbound_receive
+from channels_integration.connectors.payload import Identity
+from channels_integration.models import Reconciliation
+from channels_integration.services import api_key_create, channel_create, sku_mapping_upsert
 from inventory.catalog import allocation_set
 from notifications.models import ChannelNotificationSettings
 from notifications.services import notification_endpoint_ensure
@@ -42,6 +45,11 @@ def seeded(db):
     channel_create(code="perm-walk-unused")  # deletable: no orders hold on to it
     stock_skus("SKU-A", "SKU-B")
     allocation_set(channel=channel, sku_code="SKU-A", cap=10, actor="user:walker")
+    woo = channel_create(code="perm-walk-woo", kind="woocommerce", store_url="http://127.0.0.1:9")
+    sku_mapping_upsert(channel=woo, sku_code="SKU-A", product_id=1, variant_id=2)
+    inbound_receive(channel=channel, identity=Identity(topic="orders/create", dedupe_key="walk-1"), headers={},
+                    body=b"{", parse_error="malformed JSON: walk")  # failed: re-processable
+    Reconciliation.objects.create(channel=channel)  # the state row a reconciliation run keeps
     email = notification_endpoint_ensure()
     ChannelNotificationSettings.objects.create(channel=channel)
     make_order(channel, Status.NEW)  # with its lines, history, reservations and ledger rows

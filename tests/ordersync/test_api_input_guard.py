@@ -103,3 +103,15 @@ def test_plain_django_views_on_webhook_paths_get_the_same_body_checks(live_serve
     assert ok.status_code == 200 and ok.json() == {"received": {"title": "café\n"}}
     assert "no-store" in ok.headers["Cache-Control"]
     assert requests.get(url, params={"topic": "a\x00"}, timeout=10).json()["code"] == "invalid_characters"
+
+
+def test_a_raw_body_view_gets_its_bytes_unjudged_but_its_query_and_headers_still_guarded(live_server,
+                                                                                        webhook_view_urls):
+    import requests
+
+    url = f"{live_server.url}/webhooks/signed/"
+    broken = b'{"id": 1, "id": 2, "title": "a\\u0000b", "line_items": ['
+    kept = requests.post(url, data=broken, headers={"Content-Type": "application/json"}, timeout=10)
+    assert kept.status_code == 200 and kept.json() == {"bytes": len(broken)}
+    refused = requests.post(url, data=broken, params={"topic": "a\x00"}, timeout=10)
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_characters"

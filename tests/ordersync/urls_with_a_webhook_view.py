@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from ordersync.middleware import raw_body
 from ordersync.urls import *  # noqa: F403 (the error handlers come with it)
 from ordersync.urls import urlpatterns as production_urlpatterns
 
@@ -16,4 +17,12 @@ def webhook_view(request):
     return JsonResponse({"received": json.loads(request.body) if request.body else None})
 
 
-urlpatterns = [path("webhooks/probe/", webhook_view), *production_urlpatterns]
+@raw_body
+@csrf_exempt
+def signed_webhook_view(request):
+    """Like the channel receivers: the raw bytes are kept whatever they hold, and judged after the signature."""
+    return JsonResponse({"bytes": len(request.body)})
+
+
+urlpatterns = [path("webhooks/probe/", webhook_view), path("webhooks/signed/", signed_webhook_view),
+               *production_urlpatterns]
