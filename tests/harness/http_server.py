@@ -64,6 +64,8 @@ class RecordedRequest:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 drops the SYNs of a worker opening a batch's connections at once.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         """Clients that die mid-request (killed workers, timeouts) are expected here, not errors."""

@@ -1,0 +1,147 @@
+"""Draining one endpoint: claim a batch, send it concurrently, record it, and go on while work is due.
+
+Sends run on this process's pool of SYNC_SEND_THREADS threads over the endpoint's kept-alive client. The drain
+waits for a batch at most SYNC_DRAIN_PATIENCE seconds past its last rate-limit slot; a send still running then (a
+carrier answering in 5 s) finishes on its own thread, records itself and nudges the endpoint again, while the
+drain moves on or hands the worker back. A slow endpoint thus holds its own concurrency slots, never the worker.
+After SYNC_DRAIN_MAX_SECONDS a drain queues itself again behind the other endpoints of its queue.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+
+from sync.dispatch import drain_nudge, drain_started
+from sync.send import Claim, Outcome, send
+from sync.services.delivery import Batch, Declined, deliveries_claim, deliveries_record
+
+log = logging.getLogger(__name__)
+
+
+def _send_on_thread(claim: Claim) -> Outcome:
+    started = timezone.now()
+    try:
+        return send(claim)
+    except Exception as exc:  # a bug in building the request is a failed attempt, not a lost batch
+        log.exception("sync: sending delivery %s failed", claim.delivery.pk)
+        return Outcome(started_at=started, duration_ms=0, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        connections.close_all()  # a handler may have used the ORM on this thread
+
+
+class _Sender:
+    """This process's send threads and how many of them are free."""
+
+    def __init__(self, threads: int):
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync-send")
+        self._threads = threads
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    @property
+    def free(self) -> int:
+        with self._lock:
+            return self._threads - self._busy
+
+    def submit(self, claim: Claim) -> Future:
+        with self._lock:
+            self._busy += 1
+        future = self._pool.submit(_send_on_thread, claim)
+        future.add_done_callback(self._release)
+        return future
+
+    def _release(self, _future: Future) -> None:
+        with self._lock:
+            self._busy -= 1
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+_sender: _Sender | None = None
+_sender_lock = threading.Lock()
+
+
+def sender() -> _Sender:
+    """Created on first use, so a prefork worker child owns its threads (they do not survive a fork)."""
+    global _sender
+    with _sender_lock:
+        if _sender is None:
+            _sender = _Sender(settings.SYNC_SEND_THREADS)
+        return _sender
+
+
+def sender_shutdown() -> None:
+    """Warm worker shutdown: let the sends in flight finish and record before the process exits."""
+    global _sender
+    with _sender_lock:
+        current, _sender = _sender, None
+    if current is not None:
+        current.shutdown()
+
+
+def _record_late(batch: Batch, claim: Claim, future: Future) -> None:
+    try:
+        deliveries_record(batch=batch, results=[(claim, future.result())])
+        drain_nudge(endpoint_id=batch.endpoint.pk, kind=batch.endpoint.kind)
+    except Exception:  # its lease expires and the sweeper takes it back: at-least-once holds
+        log.exception("sync: could not record delivery %s after a slow send", claim.delivery.pk)
+    finally:
+        connections.close_all()
+
+
+def _send_batch(batch: Batch) -> tuple[list[tuple[Claim, Outcome]], int]:
+    """Sends the batch concurrently; returns the results that came within patience and how many are still out
+    (those record themselves when they finish)."""
+    futures = {sender().submit(claim): claim for claim in batch.claims}
+    last_slot = max((c.send_at for c in batch.claims if c.send_at), default=None)
+    patience = settings.SYNC_DRAIN_PATIENCE
+    if last_slot is not None:
+        patience += max((last_slot - timezone.now()).total_seconds(), 0.0)
+    done, pending = wait(futures, timeout=patience)
+    for future in pending:
+        future.add_done_callback(lambda f, claim=futures[future]: _record_late(batch, claim, f))
+    return [(futures[f], f.result()) for f in done], len(pending)
+
+
+def _book(endpoint_id: int, kind: str, wake_at: datetime | None) -> None:
+    """Queues the next drain with a countdown when it is near; later wake-ups are the sweeper's (they must not sit
+    in the broker as long countdowns)."""
+    if wake_at is not None and (wake_at - timezone.now()).total_seconds() <= settings.SYNC_MAX_COUNTDOWN:
+        drain_nudge(endpoint_id=endpoint_id, kind=kind, at=wake_at)
+
+
+def endpoint_drain(*, endpoint_id: int, kind: str) -> str:
+    """Delivers the endpoint's due deliveries batch by batch until none may go; returns a one-line summary."""
+    drain_started(endpoint_id)
+    started = time.monotonic()
+    sent = 0
+    while True:
+        limit = min(settings.SYNC_BATCH_SIZE, sender().free)
+        if limit <= 0:
+            # The threads are held by slow sends, each of which nudges this endpoint again when it finishes.
+            reason = "send threads busy"
+            break
+        batch = deliveries_claim(endpoint_id=endpoint_id, limit=limit)
+        if isinstance(batch, Declined):
+            reason = batch.reason
+            _book(endpoint_id, kind, batch.wake_at)
+            break
+        results, still_out = _send_batch(batch)
+        if results:
+            deliveries_record(batch=batch, results=results)
+        sent += len(batch.claims)
+        if not results:
+            reason = f"slow endpoint ({still_out} sends still out)"
+            break
+        if time.monotonic() - started >= settings.SYNC_DRAIN_MAX_SECONDS:
+            reason = "time slice used"
+            _book(endpoint_id, kind, timezone.now())
+            break
+    return f"sent {sent}; stopped: {reason}"
