@@ -8,6 +8,7 @@ delivery time, and the delivery fails like a refused connection.
 """
 
 import ipaddress
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,9 @@ import threading
 import httpcore
 import httpx
 from django.conf import settings
+
+# httpx logs every request at INFO; each delivery already has its Attempt row, so only its warnings are kept.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # IPv6 forms that carry an IPv4 address a gateway may route to: NAT64 (RFC 6052) and the deprecated IPv4-compatible
 # form. IPv4-mapped and 6to4 addresses have their own accessors.

@@ -40,7 +40,7 @@ def _leases_take_back(now: datetime, limit: int) -> int:
 
 def deliveries_sweep(*, limit: int | None = None) -> int:
     """Takes back expired leases, then queues a drain for every endpoint with a due delivery at the head of its
-    stream that no queued drain covers; returns how many drains it queued.
+    stream that no queued or running drain covers; returns how many drains it queued.
 
     A drain whose nudge expired is re-sent only when its queue is empty (see busy_queues): a backlog must not be
     multiplied by duplicates. Several beat instances (or a slow one overlapping itself) never queue the same
@@ -55,9 +55,12 @@ def deliveries_sweep(*, limit: int | None = None) -> int:
     queued = DrainNudge.objects.filter(endpoint=OuterRef("pk")).filter(
         Q(expires_at__gt=now) | ~Q(endpoint__kind__in=idle)
     )
+    # Live leases mean a drain is at work: it claims again after recording, and a slow send nudges when it ends.
+    working = Delivery.objects.filter(endpoint=OuterRef("pk"), state=Delivery.State.IN_FLIGHT,
+                                      lease_expires_at__gt=now)
     endpoints = (
         Endpoint.objects.filter(Q(active=True), Q(paused_until__isnull=True) | Q(paused_until__lte=now))
-        .filter(Exists(due)).exclude(Exists(queued)).values_list("pk", "kind")
+        .filter(Exists(due)).exclude(Exists(queued)).exclude(Exists(working)).values_list("pk", "kind")
     )
     return sum(drain_nudge(endpoint_id=pk, kind=kind) for pk, kind in endpoints)
 
