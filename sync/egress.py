@@ -7,6 +7,7 @@ host that re-points its DNS at an internal service after the endpoint was create
 delivery time, and the delivery fails like a refused connection.
 """
 
+import functools
 import ipaddress
 import logging
 import os
@@ -77,14 +78,20 @@ class _GlobalOnlyBackend(httpcore.SyncBackend):
         raise error
 
 
+@functools.cache
+def _ssl_context():
+    """One CA bundle load per process, shared by every endpoint's client (loading it costs tens of ms)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _Transport(httpx.HTTPTransport):
     def __init__(self, *, limits: httpx.Limits, global_only: bool):
-        super().__init__(limits=limits, trust_env=False)
+        super().__init__(verify=_ssl_context(), limits=limits, trust_env=False)
         if global_only:
             # Same pool as HTTPTransport builds, with the checking backend; proxies from the environment are never
             # used (trust_env=False), so every connection goes through it.
             self._pool = httpcore.ConnectionPool(
-                ssl_context=httpx.create_ssl_context(trust_env=False),
+                ssl_context=_ssl_context(),
                 max_connections=limits.max_connections,
                 max_keepalive_connections=limits.max_keepalive_connections,
                 keepalive_expiry=limits.keepalive_expiry,

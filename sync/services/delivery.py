@@ -3,15 +3,16 @@
 Claim (one short transaction): lock the endpoint row, which serialises the claims of one endpoint so that its
 concurrency limit, rate limit and breaker probe hold across every worker; then ONE statement leases up to N due
 deliveries that head their stream (`UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) … RETURNING`).
-The sends happen outside any transaction (sync.send). Record (another short transaction): one INSERT of every
-attempt and one UPDATE of every delivery, conditional on the batch's lease token, so a worker that outlived its
-lease cannot overwrite the new owner's result. Alerts, a 410's disable and the breaker add statements only when
-a batch holds such answers.
+The sends happen outside any transaction (sync.send). Record (another short transaction): ONE statement (on
+PostgreSQL; two on SQLite) inserts every attempt and updates every delivery, conditional on the batch's lease
+token, so a worker that outlived its lease cannot overwrite the new owner's result. Alerts, a 410's disable and
+the breaker add statements only when a batch holds such answers.
 
 A worker killed between claim and record leaves in-flight deliveries whose lease expires; the sweeper takes them
 back (recording the lost attempt) and the next drain sends them again: at-least-once, deduplicated by receivers.
 """
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Min, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from sync.dispatch import drain_nudge_on_commit
@@ -77,9 +77,26 @@ def _ms(later: datetime, earlier: datetime) -> int:
     return max(int((later - earlier).total_seconds() * 1000), 0)
 
 
-def _in_flight(now: datetime):
-    leased = Delivery.objects.filter(endpoint=OuterRef("pk"), state=Delivery.State.IN_FLIGHT, lease_expires_at__gt=now)
-    return Coalesce(Subquery(leased.order_by().values("endpoint").annotate(n=Count("pk")).values("n")), 0)
+def _locked_endpoint(endpoint_id: int, now: datetime) -> Endpoint | None:
+    """The endpoint row, locked until the claim commits, with how many of its leases are live. The count is its own
+    statement: under READ COMMITTED it then sees the leases of a claim that held the lock just before this one."""
+    qn = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    rows = Endpoint.objects.raw(f"SELECT * FROM {qn(Endpoint._meta.db_table)} WHERE id = %s{lock}", [endpoint_id])
+    endpoint = next(iter(rows), None)
+    if endpoint is not None:
+        endpoint.in_flight = Delivery.objects.filter(
+            endpoint_id=endpoint_id, state=Delivery.State.IN_FLIGHT, lease_expires_at__gt=now).count()
+    return endpoint
+
+
+def _events(ids: set[uuid.UUID]) -> dict[uuid.UUID, Event]:
+    # Raw, like the claim itself: compiling ORM queries costs more than running these on the hot path.
+    table = connection.ops.quote_name(Event._meta.db_table)
+    prep = Event._meta.pk.get_db_prep_value
+    query = Event.objects.raw(f"SELECT * FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})",
+                              [prep(i, connection) for i in ids])
+    return {event.pk: event for event in query}
 
 
 def _claim_statement(limit: int, only: Sequence[int]) -> str:
@@ -128,8 +145,7 @@ def deliveries_claim(*, endpoint_id: int, limit: int, delivery_ids: Sequence[int
     now = timezone.now()
     with transaction.atomic():
         _fast_commit()
-        endpoint = Endpoint.objects.select_for_update().annotate(in_flight=_in_flight(now)).filter(
-            pk=endpoint_id).first()
+        endpoint = _locked_endpoint(endpoint_id, now)
         if endpoint is None or not endpoint.active:
             return Declined("endpoint disabled")
         breaker = breaker_state(endpoint, now=now)
@@ -158,7 +174,7 @@ def deliveries_claim(*, endpoint_id: int, limit: int, delivery_ids: Sequence[int
         if first_slot is not None:
             endpoint.rate_slot_at = first_slot + timedelta(seconds=interval * len(rows))
             Endpoint.objects.filter(pk=endpoint.pk).update(rate_slot_at=endpoint.rate_slot_at)
-    events = Event.objects.in_bulk([row.event_id for row in rows])
+    events = _events({row.event_id for row in rows})
     claims = []
     for i, row in enumerate(rows):
         row.endpoint, row.event = endpoint, events[row.event_id]
@@ -215,6 +231,61 @@ def _consequences(batch: Batch, owned: list[tuple[Claim, Outcome, str]], now: da
                        error=failed[-1].delivery.last_error if failed else "")
 
 
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd")  # PostgreSQL text (and jsonb) cannot hold NUL
+
+
+def _record_statement() -> str:
+    delivery = connection.ops.quote_name(Delivery._meta.db_table)
+    attempt = connection.ops.quote_name(Attempt._meta.db_table)
+    return (
+        "WITH r AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, state text, "
+        "next_attempt_at timestamptz, last_status_code integer, last_error text, delivered_at timestamptz, "
+        "first_ms integer, e2e_ms integer, started_at timestamptz, duration_ms integer, status_code integer, "
+        "body text, error text)), "
+        f"moved AS (UPDATE {delivery} d SET state = r.state, next_attempt_at = r.next_attempt_at, "
+        "lease_expires_at = NULL, last_status_code = r.last_status_code, last_error = r.last_error, "
+        "delivered_at = r.delivered_at, first_attempt_latency_ms = r.first_ms, end_to_end_latency_ms = r.e2e_ms "
+        "FROM r WHERE d.id = r.id AND d.state = %s AND d.lease_token = %s RETURNING d.id), "
+        f"logged AS (INSERT INTO {attempt} (delivery_id, started_at, duration_ms, status_code, response_body, error) "
+        "SELECT id, started_at, duration_ms, status_code, body, error FROM r) "
+        "SELECT id FROM moved"
+    )
+
+
+def _record_postgresql(batch: Batch, results: Sequence[tuple[Claim, Outcome]]) -> set[int]:
+    """Every attempt and every delivery's new state in ONE statement; returns the deliveries still owned."""
+    def iso(value):
+        return value.isoformat() if value else None
+
+    rows = [
+        {"id": c.delivery.pk, "state": c.delivery.state, "next_attempt_at": iso(c.delivery.next_attempt_at),
+         "last_status_code": c.delivery.last_status_code, "last_error": _text(c.delivery.last_error),
+         "delivered_at": iso(c.delivery.delivered_at), "first_ms": c.delivery.first_attempt_latency_ms,
+         "e2e_ms": c.delivery.end_to_end_latency_ms, "started_at": iso(o.started_at),
+         "duration_ms": o.duration_ms, "status_code": o.status_code, "body": _text(o.body), "error": _text(o.error)}
+        for c, o in results
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_record_statement(), [json.dumps(rows), Delivery.State.IN_FLIGHT, batch.token])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _record_portable(batch: Batch, results: Sequence[tuple[Claim, Outcome]]) -> set[int]:
+    """The same in two ORM statements, for SQLite (`make run`)."""
+    Attempt.objects.bulk_create(
+        Attempt(delivery_id=claim.delivery.pk, started_at=outcome.started_at, duration_ms=outcome.duration_ms,
+                status_code=outcome.status_code, response_body=outcome.body, error=outcome.error)
+        for claim, outcome in results
+    )
+    Delivery.objects.filter(state=Delivery.State.IN_FLIGHT, lease_token=batch.token).bulk_update(
+        [claim.delivery for claim, _ in results], RESULT_FIELDS
+    )
+    # Rows the UPDATE moved keep the batch's token; a row taken back has none or the new owner's.
+    return set(Delivery.objects.filter(pk__in=[c.delivery.pk for c, _ in results], lease_token=batch.token)
+               .values_list("pk", flat=True))
+
+
 def deliveries_record(*, batch: Batch, results: Sequence[tuple[Claim, Outcome]]) -> dict[int, str]:
     """Stores the attempts and moves each delivery on, unless its lease was taken back meanwhile (then the new
     owner's state stands and nothing else follows from this answer). Returns what happened per delivery id."""
@@ -222,19 +293,9 @@ def deliveries_record(*, batch: Batch, results: Sequence[tuple[Claim, Outcome]])
     happened = {claim.delivery.pk: _apply(claim, outcome, now) for claim, outcome in results}
     with transaction.atomic():
         _fast_commit()
-        Attempt.objects.bulk_create(
-            Attempt(delivery_id=claim.delivery.pk, started_at=outcome.started_at, duration_ms=outcome.duration_ms,
-                    status_code=outcome.status_code, response_body=outcome.body, error=outcome.error)
-            for claim, outcome in results
-        )
-        updated = Delivery.objects.filter(state=Delivery.State.IN_FLIGHT, lease_token=batch.token).bulk_update(
-            [claim.delivery for claim, _ in results], RESULT_FIELDS
-        )
-        if updated < len(results):
-            # Rows this UPDATE moved keep the batch's token; a row taken back has none or the new owner's.
-            owned = set(Delivery.objects.filter(pk__in=list(happened), lease_token=batch.token)
-                        .values_list("pk", flat=True))
-            happened.update({pk: "lease lost" for pk in happened if pk not in owned})
+        record = _record_postgresql if connection.vendor == "postgresql" else _record_portable
+        owned = record(batch, results)
+        happened.update({pk: "lease lost" for pk in happened if pk not in owned})
         _consequences(batch, [(c, o, happened[c.delivery.pk]) for c, o in results
                               if happened[c.delivery.pk] != "lease lost"], now)
     return happened

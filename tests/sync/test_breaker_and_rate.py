@@ -34,7 +34,9 @@ def test_rate_limit_is_shared_by_all_worker_processes(http_server, celery_worker
         publish(order_id=order_id)
     wait_until(lambda: Delivery.objects.filter(state="succeeded").count() == 8, message="all eight delivered")
     times = sorted(r.received_at for r in http_server.requests)
-    # Slots are 0.2 s apart (1.4 s for 8); unlimited, two processes send them all within ~0.1 s. The margin
-    # absorbs scheduling noise between reserving a slot and the request reaching the server.
-    assert times[-1] - times[0] >= 1.0, "8 requests at 5/s span about 1.4 s"
+    # Slots are 0.2 s apart (1.4 s for 8); unlimited, two processes send them all within ~0.1 s. The margins
+    # absorb scheduling noise between a slot and the request reaching the server (a cold first send may be late).
+    assert times[-1] - times[1] >= 0.9, "8 requests at 5/s span about 1.4 s"
+    busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    assert busiest <= 6, f"{busiest} requests within one second at 5/s"
     assert Endpoint.objects.get().rate_slot_at is not None
