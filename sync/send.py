@@ -7,6 +7,7 @@ attempt: a 2xx body is read (so the connection can be reused) and dropped.
 """
 
 import math
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -65,11 +66,26 @@ class Outcome:
         return self.started_at.timestamp() + self.duration_ms / 1000
 
 
+# Per endpoint, when this process may send next under its rate limit (epoch seconds).
+_next_send: dict[int, float] = {}
+_next_send_lock = threading.Lock()
+
+
+def _wait_for_slot(claim: Claim) -> None:
+    """Waits for the claim's rate-limit slot, and never sends sooner than 1/rate after this process's previous send
+    to the endpoint: a thread that was scheduled late does not make up for it with a burst."""
+    endpoint = claim.endpoint
+    with _next_send_lock:
+        at = max(claim.send_at.timestamp(), _next_send.get(endpoint.pk, 0.0), time.time())
+        _next_send[endpoint.pk] = at + 1 / endpoint.rate_limit
+    wait = at - time.time()
+    if wait > 0:
+        time.sleep(wait)
+
+
 def send(claim: Claim) -> Outcome:
     if claim.send_at is not None:
-        wait = (claim.send_at - timezone.now()).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
+        _wait_for_slot(claim)
     if claim.endpoint.handler:
         return handler_run(claim)
     return webhook_post(claim)
