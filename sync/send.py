@@ -10,6 +10,7 @@ import math
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,21 +67,37 @@ class Outcome:
         return self.started_at.timestamp() + self.duration_ms / 1000
 
 
-# Per endpoint, when this process may send next under its rate limit (epoch seconds).
-_next_send: dict[int, float] = {}
-_next_send_lock = threading.Lock()
+# Rate-limit slots are spaced for this share of the limit: the headroom absorbs the jitter between a send's start
+# and its request reaching the receiver, so no one-second window there exceeds the limit.
+RATE_HEADROOM = 0.98
+
+
+def slot_interval(endpoint: Endpoint) -> float:
+    return 1 / (endpoint.rate_limit * RATE_HEADROOM)
+
+
+# Per endpoint: a lock the sends of this process take in turn, and when its last `rate_limit` sends began.
+_pacers: dict[int, tuple[threading.Lock, deque]] = {}
+_pacers_lock = threading.Lock()
 
 
 def _wait_for_slot(claim: Claim) -> None:
-    """Waits for the claim's rate-limit slot, and never sends sooner than 1/rate after this process's previous send
-    to the endpoint: a thread that was scheduled late does not make up for it with a burst."""
+    """Waits for the claim's rate-limit slot, and until no one-second window of this process's sends to the
+    endpoint would hold more than its limit: a thread woken late may catch up, but never into a burst above it."""
     endpoint = claim.endpoint
-    with _next_send_lock:
-        at = max(claim.send_at.timestamp(), _next_send.get(endpoint.pk, 0.0), time.time())
-        _next_send[endpoint.pk] = at + 1 / endpoint.rate_limit
-    wait = at - time.time()
-    if wait > 0:
-        time.sleep(wait)
+    per_second = max(int(endpoint.rate_limit), 1)
+    with _pacers_lock:
+        lock, started = _pacers.setdefault(endpoint.pk, (threading.Lock(), deque()))
+    with lock:
+        at = claim.send_at.timestamp()
+        if len(started) >= per_second:
+            at = max(at, started[-per_second] + 1.0)
+        wait = at - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        started.append(time.time())
+        while len(started) > per_second:
+            started.popleft()
 
 
 def send(claim: Claim) -> Outcome:

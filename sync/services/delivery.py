@@ -26,12 +26,15 @@ from django.utils import timezone
 from sync.dispatch import drain_nudge_on_commit
 from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
 from sync.retry import parse_retry_after, retry_delay
-from sync.send import Claim, Outcome, send
+from sync.send import Claim, Outcome, send, slot_interval
 from sync.services.endpoints import breaker_record, breaker_state, endpoint_disable
 
 OPEN_STATES = (Delivery.State.PENDING, Delivery.State.IN_FLIGHT, Delivery.State.DEAD)
-# A claim reserves rate-limit slots at most this far ahead; a later first slot means "come back then".
+# A claim reserves rate-limit slots at most this far ahead.
 MAX_RATE_WAIT = 1.0
+# A drain pacing a rate-limited endpoint claims its next batch this long before its last slot.
+RATE_LEAD = 0.1
+AT_LIMIT = "at its concurrency limit"
 RESULT_FIELDS = ["state", "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "delivered_at",
                  "first_attempt_latency_ms", "end_to_end_latency_ms"]
 
@@ -90,6 +93,15 @@ def _locked_endpoint(endpoint_id: int, now: datetime) -> Endpoint | None:
     return endpoint
 
 
+def _waiting_for_slots(endpoint: Endpoint, now: datetime) -> int:
+    """Leased deliveries still waiting for a reserved rate-limit slot: they are not requests in flight, so they do
+    not use the concurrency limit (a rate-limited backlog drains in batches of a second's slots, not of 16)."""
+    if not endpoint.rate_limit or not endpoint.rate_slot_at or endpoint.rate_slot_at <= now:
+        return 0
+    ahead = int((endpoint.rate_slot_at - now).total_seconds() / slot_interval(endpoint))
+    return min(ahead, endpoint.in_flight)
+
+
 def _events(ids: set[uuid.UUID]) -> dict[uuid.UUID, Event]:
     # Raw, like the claim itself: compiling ORM queries costs more than running these on the hot path.
     table = connection.ops.quote_name(Event._meta.db_table)
@@ -139,9 +151,11 @@ def _next_due(endpoint_id: int, now: datetime) -> datetime | None:
     )
 
 
-def deliveries_claim(*, endpoint_id: int, limit: int, delivery_ids: Sequence[int] = ()) -> Batch | Declined:
+def deliveries_claim(*, endpoint_id: int, limit: int, delivery_ids: Sequence[int] = (),
+                     own_in_flight: int = 0) -> Batch | Declined:
     """Leases up to `limit` due deliveries of the endpoint that head their stream (only `delivery_ids` if given),
-    within its concurrency limit, rate limit and breaker; or says why none may go and when to look again."""
+    within its concurrency limit, rate limit and breaker; or says why none may go and when to look again.
+    `own_in_flight`: how many of the endpoint's live leases are the caller's own sends still out."""
     now = timezone.now()
     with transaction.atomic():
         _fast_commit()
@@ -151,20 +165,24 @@ def deliveries_claim(*, endpoint_id: int, limit: int, delivery_ids: Sequence[int
         breaker = breaker_state(endpoint, now=now)
         if breaker == "open":
             return Declined("endpoint paused", wake_at=endpoint.paused_until)
-        count = min(limit, endpoint.max_concurrency - endpoint.in_flight)
+        count = min(limit, endpoint.max_concurrency - endpoint.in_flight + _waiting_for_slots(endpoint, now))
         if breaker == "half-open":
             if endpoint.in_flight:
                 return Declined("probe in flight")
             count = 1
         if count <= 0:
-            return Declined("at its concurrency limit")
+            return Declined(AT_LIMIT)
         first_slot, interval = None, 0.0
         if endpoint.rate_limit:
+            if endpoint.in_flight > own_in_flight:
+                # One drain paces a rate-limited endpoint: a second one's sends would interleave with a late first
+                # one's. The pacing drain claims again, or its last send nudges the endpoint once it is done.
+                return Declined("rate limited: another drain is pacing it")
             first_slot = max(endpoint.rate_slot_at or now, now)
             room = MAX_RATE_WAIT - (first_slot - now).total_seconds()
             if room < 0:
                 return Declined("rate limited", wake_at=first_slot - timedelta(seconds=MAX_RATE_WAIT))
-            interval = 1 / endpoint.rate_limit
+            interval = slot_interval(endpoint)
             count = min(count, int(room / interval) + 1)
         lease_seconds = endpoint.connect_timeout + endpoint.read_timeout + settings.SYNC_LEASE_MARGIN + (
             (count - 1) * interval)
