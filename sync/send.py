@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 from django.conf import settings
@@ -81,7 +81,7 @@ _pacers: dict[int, tuple[threading.Lock, deque]] = {}
 _pacers_lock = threading.Lock()
 
 
-def _wait_for_slot(claim: Claim) -> None:
+def _wait_for_slot(claim: Claim) -> datetime:
     """Waits for the claim's rate-limit slot, and until no one-second window of this process's sends to the
     endpoint would hold more than its limit: a thread woken late may catch up, but never into a burst above it."""
     endpoint = claim.endpoint
@@ -98,20 +98,19 @@ def _wait_for_slot(claim: Claim) -> None:
         started.append(time.time())
         while len(started) > per_second:
             started.popleft()
+        return datetime.fromtimestamp(started[-1], tz=UTC)  # the attempt's start, as the limiter counted it
 
 
 def send(claim: Claim) -> Outcome:
-    if claim.send_at is not None:
-        _wait_for_slot(claim)
+    now = _wait_for_slot(claim) if claim.send_at is not None else timezone.now()
     if claim.endpoint.handler:
-        return handler_run(claim)
-    return webhook_post(claim)
+        return handler_run(claim, now=now)
+    return webhook_post(claim, now=now)
 
 
-def handler_run(claim: Claim) -> Outcome:
+def handler_run(claim: Claim, *, now: datetime) -> Outcome:
     """Runs the endpoint's registered handler (sync.handlers) in place of an HTTP request."""
     event, endpoint = claim.event, claim.endpoint
-    now = timezone.now()
     started = time.monotonic()
     fn = get_handler(endpoint.handler)
     if fn is None:
@@ -144,9 +143,8 @@ def _excerpt_and_finish(response: httpx.Response, keep: bool) -> str:
     return kept.decode("utf-8", errors="replace")[:limit]
 
 
-def webhook_post(claim: Claim) -> Outcome:
+def webhook_post(claim: Claim, *, now: datetime) -> Outcome:
     event, endpoint = claim.event, claim.endpoint
-    now = timezone.now()
     body = build_body(topic=event.topic, payload=event.payload, sequence=event.sequence, order_id=event.order_id,
                       timestamp=event.created_at)
     headers = signed_headers(secret=endpoint.secret, message_id=str(event.pk), body=body, now=now)
