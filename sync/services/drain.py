@@ -2,8 +2,9 @@
 
 Sends run on this process's pool of SYNC_SEND_THREADS threads over the endpoint's kept-alive client. The drain
 waits for a batch at most SYNC_DRAIN_PATIENCE seconds; a send still running then (a carrier answering in 5 s)
-finishes on its own thread, records itself and nudges the endpoint again, while the drain moves on or hands the
-worker back. A slow endpoint thus holds its own concurrency slots, never the worker.
+finishes on its own thread and records itself (the last one out nudges the endpoint if its drain has stopped),
+while the drain moves on or hands the worker back. A slow endpoint thus holds its own concurrency slots, never the
+worker.
 After SYNC_DRAIN_MAX_SECONDS a drain queues itself again behind the other endpoints of its queue.
 """
 
@@ -11,7 +12,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections
@@ -120,10 +121,12 @@ class _Run:
             return self._finished and self._out == 0
 
     def wait_for_one(self, timeout: float) -> bool:
-        """Waits until one of the sends left behind has been recorded; False when none is out or none came."""
+        """Waits until one of the sends left behind has been recorded since the last claim; False when none is out
+        or none came in time."""
         with self._changed:
             before = self._out
-            return before > 0 and self._changed.wait_for(lambda: self._out < before, timeout)
+            return self._recorded_since_claim or (
+                before > 0 and self._changed.wait_for(lambda: self._out < before, timeout))
 
     def finish(self) -> bool:
         """True when the drain must nudge: a late send was recorded after its last claim looked and none is out
@@ -134,7 +137,6 @@ class _Run:
 
 
 def _record_late(run: _Run, batch: Batch, claim: Claim, future: Future) -> None:
-    must_nudge = False
     try:
         deliveries_record(batch=batch, results=[(claim, future.result())])
     except Exception:  # its lease expires and the sweeper takes it back: at-least-once holds
@@ -182,8 +184,9 @@ def endpoint_drain(*, endpoint_id: int, kind: str) -> str:
     while True:
         limit = min(settings.SYNC_BATCH_SIZE, sender().free)
         if limit <= 0:
-            # The threads are held by slow sends, each of which nudges this endpoint again when it finishes.
+            # Slow sends (of any endpoint) hold every thread of this process: look again after a patience.
             reason = "send threads busy"
+            _book(endpoint_id, kind, timezone.now() + timedelta(seconds=settings.SYNC_DRAIN_PATIENCE))
             break
         run.claiming()
         batch = deliveries_claim(endpoint_id=endpoint_id, limit=limit, own_in_flight=run.out)
