@@ -28,6 +28,9 @@ class Endpoint(models.Model):
     connect_timeout = models.FloatField(default=3.0, help_text="Seconds to open the connection.")
     read_timeout = models.FloatField(default=10.0, help_text="Seconds to wait for the answer.")
     rate_limit = models.FloatField(null=True, blank=True, help_text="Requests per second; empty = unlimited.")
+    max_concurrency = models.PositiveSmallIntegerField(
+        default=16, help_text="Deliveries in flight at once across all workers (and connections per worker).",
+    )
     retry_schedule = models.JSONField(
         default=list, blank=True,
         help_text="Seconds to wait before each retry, e.g. [0, 5, 300]; empty = the default schedule.",
@@ -102,10 +105,9 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     leased_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    # Identifies the claim; a worker whose lease was taken over cannot overwrite the new owner's result.
+    # The claim (one token per claimed batch): a worker whose lease was taken back cannot overwrite the new owner's
+    # result. It stays after the result is recorded; the sweeper clears it when it takes an expired lease back.
     lease_token = models.UUIDField(null=True, blank=True)
-    # A task for this delivery is queued until then; the sweeper only re-sends after it (lost broker message).
-    nudge_expires_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,10 +122,28 @@ class Delivery(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
             models.Index(fields=["endpoint", "stream", "sequence"], name="delivery_stream_idx"),
             models.Index(fields=["state", "lease_expires_at"], name="delivery_lease_idx"),
+            # A drain's claim and its "what is due next" read walk only the endpoint's open rows.
+            models.Index(fields=["endpoint", "next_attempt_at"], name="delivery_endpoint_due_idx",
+                         condition=models.Q(state="pending")),
+            models.Index(fields=["endpoint", "lease_expires_at"], name="delivery_endpoint_lease_idx",
+                         condition=models.Q(state="in_flight")),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.endpoint_id} ({self.state})"
+
+
+class DrainNudge(models.Model):
+    """A drain task for this endpoint is queued to run at `due_at`: nudges coalesce into at most one pending drain
+    per endpoint. The drain deletes the row when it starts; a row past `expires_at` means its message was lost and
+    the sweeper sends another. Kept apart from Endpoint so publishers never wait on a claim's endpoint lock."""
+
+    endpoint = models.OneToOneField(Endpoint, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"drain {self.endpoint_id} at {self.due_at:%H:%M:%S}"
 
 
 class Attempt(models.Model):
@@ -131,6 +151,7 @@ class Attempt(models.Model):
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A short excerpt of a non-2xx answer; nothing of a 2xx body is kept (it could be anything the URL serves).
     response_body = models.TextField(blank=True)
     error = models.TextField(blank=True)
 

@@ -225,7 +225,7 @@ SYNC_RETRY_JITTER = env.float("SYNC_RETRY_JITTER", default=0.2)
 SYNC_MIN_BACKOFF_THROTTLED = env.int("SYNC_MIN_BACKOFF_THROTTLED_SECONDS", default=60)  # after a timeout or 429
 # A lease covers connect + read timeout plus this margin; a worker killed mid-request leaves it to expire.
 SYNC_LEASE_MARGIN = env.float("SYNC_LEASE_MARGIN_SECONDS", default=30.0)
-# A queued nudge that no worker picked up within this long is sent again by the sweeper (lost broker message).
+# A queued drain that no worker started within this long is sent again by the sweeper (lost broker message).
 SYNC_NUDGE_TTL = env.int("SYNC_NUDGE_TTL_SECONDS", default=60)
 # Short retries are nudged with a countdown (well under the broker's visibility timeout); longer ones are swept.
 SYNC_MAX_COUNTDOWN = env.int("SYNC_MAX_COUNTDOWN_SECONDS", default=30)
@@ -233,7 +233,17 @@ SYNC_SWEEP_BATCH = env.int("SYNC_SWEEP_BATCH", default=500)
 SYNC_BREAKER_THRESHOLD = env.int("SYNC_BREAKER_THRESHOLD", default=5)
 SYNC_BREAKER_PAUSE = env.int("SYNC_BREAKER_PAUSE_SECONDS", default=60)
 SYNC_BREAKER_MAX_PAUSE = env.int("SYNC_BREAKER_MAX_PAUSE_SECONDS", default=3600)
-SYNC_RESPONSE_BODY_LIMIT = env.int("SYNC_RESPONSE_BODY_LIMIT", default=4096)
+# Characters kept of a non-2xx answer (2xx bodies are never stored: they could be anything the URL serves).
+SYNC_RESPONSE_BODY_LIMIT = env.int("SYNC_RESPONSE_BODY_LIMIT", default=256)
+# A drain claims up to this many due deliveries of one endpoint per statement (never more than the endpoint's
+# max_concurrency in flight) and sends them from a pool of SYNC_SEND_THREADS threads per worker process.
+SYNC_BATCH_SIZE = env.int("SYNC_BATCH_SIZE", default=50)
+SYNC_SEND_THREADS = env.int("SYNC_SEND_THREADS", default=64)
+# A send still running after this long finishes on its own thread while the drain moves on: a slow endpoint holds
+# its own concurrency slots, not the worker.
+SYNC_DRAIN_PATIENCE = env.float("SYNC_DRAIN_PATIENCE_SECONDS", default=1.0)
+# A drain hands its worker back after this long and queues itself again, so one backlog cannot hog a queue.
+SYNC_DRAIN_MAX_SECONDS = env.float("SYNC_DRAIN_MAX_SECONDS", default=5.0)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=14)
 
 # --- channel connectors (webhooks in, stock out, reconciliation) -----------------------------------------------

@@ -1,6 +1,7 @@
 """Every write to the outbox goes through these functions."""
 
-from sync.services.delivery import delivery_attempt, delivery_claim, delivery_post, delivery_record
+from sync.services.delivery import Batch, Declined, deliveries_claim, deliveries_record, delivery_attempt
+from sync.services.drain import endpoint_drain
 from sync.services.endpoints import (
     CreatedEndpoint,
     endpoint_create,
@@ -18,7 +19,8 @@ from sync.services.operations import (
 from sync.services.publish import EventSpec, event_publish, event_publish_many
 
 __all__ = [
-    "CreatedEndpoint", "alerts_resolve", "attempts_prune", "deliveries_cancel", "deliveries_replay",
-    "deliveries_sweep", "delivery_attempt", "delivery_claim", "delivery_post", "delivery_record", "endpoint_create",
-    "EventSpec", "endpoint_disable", "endpoint_enable", "endpoint_url_validate", "event_publish", "event_publish_many",
+    "Batch", "CreatedEndpoint", "Declined", "alerts_resolve", "attempts_prune", "deliveries_cancel",
+    "deliveries_claim", "deliveries_record", "deliveries_replay", "deliveries_sweep", "delivery_attempt",
+    "endpoint_create", "endpoint_disable", "endpoint_drain", "endpoint_enable", "endpoint_url_validate", "EventSpec",
+    "event_publish", "event_publish_many",
 ]

@@ -1,69 +1,56 @@
-"""One delivery attempt: claim a lease (short transaction), POST outside any transaction, record the result.
+"""Claiming and recording batches of one endpoint's deliveries.
 
-A worker killed between claim and record leaves an in-flight delivery whose lease expires; the sweeper hands it
-to another worker, which records the lost attempt and tries again. The lease token stops a worker that outlived
-its lease from overwriting the new owner's result.
+Claim (one short transaction): lock the endpoint row, which serialises the claims of one endpoint so that its
+concurrency limit, rate limit and breaker probe hold across every worker; then ONE statement leases up to N due
+deliveries that head their stream (`UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) … RETURNING`).
+The sends happen outside any transaction (sync.send). Record (another short transaction): ONE statement (on
+PostgreSQL; two on SQLite) inserts every attempt and updates every delivery, conditional on the batch's lease
+token, so a worker that outlived its lease cannot overwrite the new owner's result. Alerts, a 410's disable and
+the breaker add statements only when a batch holds such answers.
+
+A worker killed between claim and record leaves in-flight deliveries whose lease expires; the sweeper takes them
+back (recording the lost attempt) and the next drain sends them again: at-least-once, deduplicated by receivers.
 """
 
-import math
-import threading
-import time
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
-from sync.dispatch import nudge_on_commit
-from sync.handlers import HandlerResult, get_handler
+from sync.dispatch import drain_nudge_on_commit
 from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
 from sync.retry import parse_retry_after, retry_delay
+from sync.send import Claim, Outcome, send, slot_interval
 from sync.services.endpoints import breaker_record, breaker_state, endpoint_disable
-from sync.signing import build_body, signed_headers
 
 OPEN_STATES = (Delivery.State.PENDING, Delivery.State.IN_FLIGHT, Delivery.State.DEAD)
-# A claim waits this long at most for its rate-limit slot; later slots go back to the sweeper.
+# A claim reserves rate-limit slots at most this far ahead.
 MAX_RATE_WAIT = 1.0
+# A drain pacing a rate-limited endpoint claims its next batch this long before its last slot.
+RATE_LEAD = 0.1
+AT_LIMIT = "at its concurrency limit"
+RESULT_FIELDS = ["state", "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "delivered_at",
+                 "first_attempt_latency_ms", "end_to_end_latency_ms"]
 
 
 @dataclass(frozen=True)
-class Claim:
-    delivery: Delivery  # as claimed, with its endpoint and event loaded
+class Batch:
+    endpoint: Endpoint  # as locked by the claim
     token: uuid.UUID
-    attempt: int  # the number of this attempt, 1-based
-    wait: float  # seconds to hold back for the endpoint's rate limit
-
-    @property
-    def endpoint(self) -> Endpoint:
-        return self.delivery.endpoint
-
-    @property
-    def event(self) -> Event:
-        return self.delivery.event
+    claims: list[Claim]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    started_at: datetime
-    duration_ms: int
-    status_code: int | None = None
-    body: str = ""
-    error: str = ""
-    timed_out: bool = False
-    retry_after: str | None = None
-    # Set by handler endpoints, which may succeed without any HTTP status; webhooks succeed on 2xx only.
-    succeeded: bool | None = None
-    permanent: bool = False  # retrying cannot help: dead at once
-
-    @property
-    def ok(self) -> bool:
-        if self.succeeded is not None:
-            return self.succeeded
-        return self.status_code is not None and 200 <= self.status_code < 300
+class Declined:
+    reason: str
+    # When a drain should look again; None when a record, the sweeper or an operator will wake it.
+    wake_at: datetime | None = None
 
 
 def earlier_open_deliveries():
@@ -89,227 +76,260 @@ def _fast_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _lost_lease_attempt(delivery: Delivery, now: datetime) -> None:
-    started = delivery.leased_at or now
-    Attempt.objects.create(delivery=delivery, started_at=started, duration_ms=_ms(now, started),
-                           error="worker lost: lease expired before a result was recorded")
-
-
-def _decline(delivery: Delivery, reason: str, changes: dict, **more) -> str:
-    """The queued nudge is spent; clearing it lets the sweeper send a new one once the delivery can go."""
-    Delivery.objects.filter(pk=delivery.pk).update(nudge_expires_at=None, **{**changes, **more})
-    return reason
-
-
-def _rate_slot(endpoint: Endpoint, now: datetime) -> float | None:
-    """Reserves the endpoint's next slot; returns the wait, or None when the slot is too far away."""
-    locked = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
-    slot = max(locked.rate_slot_at or now, now)
-    wait = (slot - now).total_seconds()
-    if wait > MAX_RATE_WAIT:
-        return None
-    locked.rate_slot_at = slot + timedelta(seconds=1 / locked.rate_limit)
-    locked.save(update_fields=["rate_slot_at"])
-    return wait
-
-
-def delivery_claim(*, delivery_id: int) -> Claim | str:
-    """Leases the delivery if it may go now; otherwise returns why not (and leaves it to the sweeper)."""
-    now = timezone.now()
-    with transaction.atomic():
-        _fast_commit()
-        delivery = (
-            _locked(Delivery.objects.filter(pk=delivery_id)).select_related("endpoint", "event")
-            .annotate(blocked=Exists(earlier_open_deliveries())).first()
-        )
-        if delivery is None:
-            return "busy"
-        changes = {}
-        if delivery.state == Delivery.State.IN_FLIGHT and delivery.lease_expires_at <= now:
-            _lost_lease_attempt(delivery, now)
-            changes = {"state": Delivery.State.PENDING, "next_attempt_at": now, "last_error": "worker lost"}
-        elif delivery.state != Delivery.State.PENDING:
-            return f"not pending ({delivery.state})"
-        elif delivery.next_attempt_at and delivery.next_attempt_at > now:
-            return _decline(delivery, "not due", changes)
-        endpoint = delivery.endpoint
-        if not endpoint.active:
-            return _decline(delivery, "endpoint disabled", changes)
-        breaker = breaker_state(endpoint, now=now)
-        if breaker == "open":
-            return _decline(delivery, "endpoint paused", changes, next_attempt_at=endpoint.paused_until)
-        if breaker == "half-open" and Delivery.objects.filter(
-            endpoint=endpoint, state=Delivery.State.IN_FLIGHT, lease_expires_at__gt=now
-        ).exclude(pk=delivery.pk).exists():
-            return _decline(delivery, "probe in flight", changes)
-        if delivery.blocked:
-            return _decline(delivery, "waiting for an earlier event", changes)
-        wait = 0.0
-        if endpoint.rate_limit:
-            wait = _rate_slot(endpoint, now)
-            if wait is None:
-                return _decline(delivery, "rate limited", changes,
-                                next_attempt_at=now + timedelta(seconds=MAX_RATE_WAIT))
-        token = uuid.uuid4()
-        lease = endpoint.connect_timeout + endpoint.read_timeout + settings.SYNC_LEASE_MARGIN + wait
-        claimed = {
-            "state": Delivery.State.IN_FLIGHT, "attempts": delivery.attempts + 1, "leased_at": now,
-            "lease_expires_at": now + timedelta(seconds=lease), "lease_token": token, "nudge_expires_at": None,
-        }
-        if delivery.first_attempt_latency_ms is None:
-            claimed["first_attempt_latency_ms"] = _ms(now + timedelta(seconds=wait), delivery.event.created_at)
-        Delivery.objects.filter(pk=delivery.pk).update(**claimed)
-    return Claim(delivery=delivery, token=token, attempt=delivery.attempts + 1, wait=wait)
-
-
-def _read_limited(response: requests.Response) -> str:
-    limit = settings.SYNC_RESPONSE_BODY_LIMIT
-    chunks, size = [], 0
-    for chunk in response.iter_content(1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
-
-
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    """One keep-alive session per worker thread: most deliveries go to a handful of hosts."""
-    if getattr(_local, "session", None) is None:
-        _local.session = requests.Session()
-    return _local.session
-
-
-def handler_run(claim: Claim) -> Outcome:
-    """Runs the endpoint's registered handler (sync.handlers) in place of an HTTP request."""
-    event, endpoint = claim.event, claim.endpoint
-    now = timezone.now()
-    started = time.monotonic()
-    fn = get_handler(endpoint.handler)
-    if fn is None:
-        result = HandlerResult(ok=False, detail=f"no handler {endpoint.handler!r} is registered in this worker")
-    else:
-        try:
-            result = fn(event=event, endpoint=endpoint, delivery=claim.delivery, attempt=claim.attempt)
-        except Exception as exc:  # a failing handler is a failed attempt, retried like a 500
-            result = HandlerResult(ok=False, detail=f"{type(exc).__name__}: {exc}")
-    retry_after = None if result.retry_after is None else str(math.ceil(max(result.retry_after, 0)))
-    return Outcome(
-        started_at=now, duration_ms=int((time.monotonic() - started) * 1000), status_code=result.status_code,
-        body=result.detail[: settings.SYNC_RESPONSE_BODY_LIMIT] if result.ok else "",
-        error="" if result.ok else (result.detail or "handler failed"), retry_after=retry_after,
-        succeeded=result.ok, permanent=result.permanent,
-    )
-
-
-def delivery_post(claim: Claim) -> Outcome:
-    """The HTTP request itself (or the endpoint's handler); never inside a transaction, never follows redirects."""
-    if claim.wait:
-        time.sleep(claim.wait)
-    event, endpoint = claim.event, claim.endpoint
-    if endpoint.handler:
-        return handler_run(claim)
-    now = timezone.now()
-    body = build_body(topic=event.topic, payload=event.payload, sequence=event.sequence, order_id=event.order_id,
-                      timestamp=event.created_at)
-    headers = signed_headers(secret=endpoint.secret, message_id=str(event.pk), body=body, now=now)
-    started = time.monotonic()
-
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
-
-    try:
-        with _session().post(endpoint.url, data=body.encode(), headers=headers, allow_redirects=False, stream=True,
-                             timeout=(endpoint.connect_timeout, endpoint.read_timeout)) as response:
-            text = _read_limited(response)
-            return Outcome(started_at=now, duration_ms=elapsed(), status_code=response.status_code, body=text,
-                           retry_after=response.headers.get("Retry-After"))
-    except requests.Timeout as exc:
-        return Outcome(started_at=now, duration_ms=elapsed(), error=f"timeout: {exc}", timed_out=True)
-    except requests.RequestException as exc:
-        return Outcome(started_at=now, duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}")
-
-
 def _ms(later: datetime, earlier: datetime) -> int:
     return max(int((later - earlier).total_seconds() * 1000), 0)
 
 
-def nudge_successor(delivery: Delivery, now: datetime) -> None:
-    """The next event of the stream was waiting for this one; wake it without waiting for the sweeper."""
-    successor = (
-        Delivery.objects.filter(endpoint_id=delivery.endpoint_id, stream=delivery.stream,
-                                sequence__gt=delivery.sequence, state__in=OPEN_STATES)
-        .order_by("sequence").only("pk", "state", "next_attempt_at").first()
+def _locked_endpoint(endpoint_id: int, now: datetime) -> Endpoint | None:
+    """The endpoint row, locked until the claim commits, with how many of its leases are live. The count is its own
+    statement: under READ COMMITTED it then sees the leases of a claim that held the lock just before this one."""
+    qn = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    rows = Endpoint.objects.raw(f"SELECT * FROM {qn(Endpoint._meta.db_table)} WHERE id = %s{lock}", [endpoint_id])
+    endpoint = next(iter(rows), None)
+    if endpoint is not None:
+        endpoint.in_flight = Delivery.objects.filter(
+            endpoint_id=endpoint_id, state=Delivery.State.IN_FLIGHT, lease_expires_at__gt=now).count()
+    return endpoint
+
+
+def _waiting_for_slots(endpoint: Endpoint, now: datetime) -> int:
+    """Leased deliveries still waiting for a reserved rate-limit slot: they are not requests in flight, so they do
+    not use the concurrency limit (a rate-limited backlog drains in batches of a second's slots, not of 16)."""
+    if not endpoint.rate_limit or not endpoint.rate_slot_at or endpoint.rate_slot_at <= now:
+        return 0
+    ahead = int((endpoint.rate_slot_at - now).total_seconds() / slot_interval(endpoint))
+    return min(ahead, endpoint.in_flight)
+
+
+def _events(ids: set[uuid.UUID]) -> dict[uuid.UUID, Event]:
+    # Raw, like the claim itself: compiling ORM queries costs more than running these on the hot path.
+    table = connection.ops.quote_name(Event._meta.db_table)
+    prep = Event._meta.pk.get_db_prep_value
+    query = Event.objects.raw(f"SELECT * FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})",
+                              [prep(i, connection) for i in ids])
+    return {event.pk: event for event in query}
+
+
+def _claim_statement(limit: int, only: Sequence[int]) -> str:
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = ", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in Delivery._meta.concrete_fields)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    only_sql = f" AND d.id IN ({', '.join(['%s'] * len(only))})" if only else ""
+    return (
+        f"UPDATE {table} SET state = %s, attempts = {table}.attempts + 1, leased_at = %s, lease_expires_at = %s, "
+        f"lease_token = %s FROM ("
+        f" SELECT d.id FROM {table} d"
+        f" WHERE d.endpoint_id = %s AND d.state = %s AND d.next_attempt_at <= %s{only_sql}"
+        f" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream"
+        f"  AND e.sequence < d.sequence AND e.state IN (%s, %s, %s))"
+        f" ORDER BY d.next_attempt_at, d.id LIMIT {int(limit)}{lock}"
+        f") picked WHERE {table}.id = picked.id RETURNING {columns}"
     )
-    if successor and successor.state == Delivery.State.PENDING and successor.next_attempt_at <= now:
-        nudge_on_commit(successor.pk, delivery.endpoint.kind)
 
 
-def _failed(claim: Claim, outcome: Outcome, owned, now: datetime, error: str) -> str:
-    endpoint, delivery = claim.endpoint, claim.delivery
+def _lease(endpoint: Endpoint, *, count: int, now: datetime, lease_seconds: float, only: Sequence[int]):
+    adapt = connection.ops.adapt_datetimefield_value
+    token = uuid.uuid4()
+    params = [
+        Delivery.State.IN_FLIGHT, adapt(now), adapt(now + timedelta(seconds=lease_seconds)),
+        Delivery._meta.get_field("lease_token").get_db_prep_value(token, connection),
+        endpoint.pk, Delivery.State.PENDING, adapt(now), *only, *OPEN_STATES,
+    ]
+    rows = list(Delivery.objects.raw(_claim_statement(count, only), params))
+    rows.sort(key=lambda d: (d.next_attempt_at, d.pk))
+    return token, rows
+
+
+def _next_due(endpoint_id: int, now: datetime) -> datetime | None:
+    """The soonest retry that will head its stream, if it is close enough to book a drain for it."""
+    horizon = now + timedelta(seconds=settings.SYNC_MAX_COUNTDOWN)
+    return (
+        Delivery.objects.filter(endpoint_id=endpoint_id, state=Delivery.State.PENDING, next_attempt_at__gt=now,
+                                next_attempt_at__lte=horizon)
+        .exclude(Exists(earlier_open_deliveries())).aggregate(at=Min("next_attempt_at"))["at"]
+    )
+
+
+def deliveries_claim(*, endpoint_id: int, limit: int, delivery_ids: Sequence[int] = (),
+                     own_in_flight: int = 0) -> Batch | Declined:
+    """Leases up to `limit` due deliveries of the endpoint that head their stream (only `delivery_ids` if given),
+    within its concurrency limit, rate limit and breaker; or says why none may go and when to look again.
+    `own_in_flight`: how many of the endpoint's live leases are the caller's own sends still out."""
+    now = timezone.now()
+    with transaction.atomic():
+        _fast_commit()
+        endpoint = _locked_endpoint(endpoint_id, now)
+        if endpoint is None or not endpoint.active:
+            return Declined("endpoint disabled")
+        breaker = breaker_state(endpoint, now=now)
+        if breaker == "open":
+            return Declined("endpoint paused", wake_at=endpoint.paused_until)
+        count = min(limit, endpoint.max_concurrency - endpoint.in_flight + _waiting_for_slots(endpoint, now))
+        if breaker == "half-open":
+            if endpoint.in_flight:
+                return Declined("probe in flight")
+            count = 1
+        if count <= 0:
+            return Declined(AT_LIMIT)
+        first_slot, interval = None, 0.0
+        if endpoint.rate_limit:
+            if endpoint.in_flight > own_in_flight:
+                # One drain paces a rate-limited endpoint: a second one's sends would interleave with a late first
+                # one's. The pacing drain claims again, or its last send nudges the endpoint once it is done.
+                return Declined("rate limited: another drain is pacing it")
+            first_slot = max(endpoint.rate_slot_at or now, now)
+            room = MAX_RATE_WAIT - (first_slot - now).total_seconds()
+            if room < 0:
+                return Declined("rate limited", wake_at=first_slot - timedelta(seconds=MAX_RATE_WAIT))
+            interval = slot_interval(endpoint)
+            count = min(count, int(room / interval) + 1)
+        lease_seconds = endpoint.connect_timeout + endpoint.read_timeout + settings.SYNC_LEASE_MARGIN + (
+            (count - 1) * interval)
+        token, rows = _lease(endpoint, count=count, now=now, lease_seconds=lease_seconds, only=delivery_ids)
+        if not rows:
+            return Declined("nothing due", wake_at=_next_due(endpoint_id, now))
+        if first_slot is not None:
+            endpoint.rate_slot_at = first_slot + timedelta(seconds=interval * len(rows))
+            Endpoint.objects.filter(pk=endpoint.pk).update(rate_slot_at=endpoint.rate_slot_at)
+    events = _events({row.event_id for row in rows})
+    claims = []
+    for i, row in enumerate(rows):
+        row.endpoint, row.event = endpoint, events[row.event_id]
+        send_at = None if first_slot is None else first_slot + timedelta(seconds=interval * i)
+        claims.append(Claim(delivery=row, token=token, attempt=row.attempts, send_at=send_at))
+    return Batch(endpoint=endpoint, token=token, claims=claims)
+
+
+def _apply(claim: Claim, outcome: Outcome, now: datetime) -> str:
+    """Sets the claimed delivery's next state from its outcome; returns what happened."""
+    delivery, endpoint = claim.delivery, claim.endpoint
+    created = claim.event.created_at
+    delivery.lease_expires_at = None
+    delivery.last_status_code = outcome.status_code
+    if delivery.first_attempt_latency_ms is None:
+        delivery.first_attempt_latency_ms = _ms(outcome.started_at, created)
+    if outcome.ok:
+        delivery.state, delivery.delivered_at, delivery.last_error = Delivery.State.SUCCEEDED, now, ""
+        delivery.end_to_end_latency_ms = _ms(now, created)
+        return "succeeded"
+    delivery.last_error = outcome.error or f"HTTP {outcome.status_code}"
     if outcome.status_code == 410 and not endpoint.handler:
-        if not owned.update(state=Delivery.State.PENDING, next_attempt_at=now, lease_token=None,
-                            lease_expires_at=None, last_status_code=410, last_error=error):
-            return "lease lost"
-        endpoint_disable(endpoint_id=endpoint.pk, reason=f"answered 410 Gone to delivery {delivery.pk}")
+        delivery.state, delivery.next_attempt_at = Delivery.State.PENDING, now  # waits for the endpoint's return
         return "endpoint disabled"
     delay = None if outcome.permanent else retry_delay(
         endpoint=endpoint, attempts=claim.attempt, throttled=outcome.timed_out or outcome.status_code == 429,
         retry_after=parse_retry_after(outcome.retry_after, now=now),
     )
-    result = {"lease_token": None, "lease_expires_at": None, "last_status_code": outcome.status_code,
-              "last_error": error}
     if delay is None:
-        if not owned.update(state=Delivery.State.DEAD, **result):
-            return "lease lost"
-        OperatorAlert.objects.create(
-            kind=OperatorAlert.Kind.DELIVERY_DEAD, endpoint=endpoint, delivery=delivery,
-            message=f"{claim.event.topic} {delivery.stream}#{delivery.sequence} failed {claim.attempt} times; "
-                    f"last: {error}",
+        delivery.state = Delivery.State.DEAD
+        return "dead"
+    delivery.state, delivery.next_attempt_at = Delivery.State.PENDING, now + timedelta(seconds=delay)
+    return "retry"
+
+
+def _consequences(batch: Batch, owned: list[tuple[Claim, Outcome, str]], now: datetime) -> None:
+    endpoint = batch.endpoint
+    OperatorAlert.objects.bulk_create(
+        OperatorAlert(
+            kind=OperatorAlert.Kind.DELIVERY_DEAD, endpoint=endpoint, delivery=claim.delivery,
+            message=f"{claim.event.topic} {claim.delivery.stream}#{claim.delivery.sequence} failed "
+                    f"{claim.attempt} times; last: {claim.delivery.last_error}",
         )
-        outcome_name = "dead"
-    else:
-        next_at = now + timedelta(seconds=delay)
-        short = delay <= settings.SYNC_MAX_COUNTDOWN
-        nudge_until = next_at + timedelta(seconds=settings.SYNC_NUDGE_TTL) if short else None
-        if not owned.update(state=Delivery.State.PENDING, next_attempt_at=next_at, nudge_expires_at=nudge_until,
-                            **result):
-            return "lease lost"
-        if short:
-            nudge_on_commit(delivery.pk, endpoint.kind, countdown=delay)
-        outcome_name = "retry"
-    breaker_record(endpoint_id=endpoint.pk, success=False, now=now, error=error)
-    return outcome_name
+        for claim, _, happened in owned if happened == "dead"
+    )
+    gone = [claim for claim, _, happened in owned if happened == "endpoint disabled"]
+    if gone:
+        endpoint_disable(endpoint_id=endpoint.pk, reason=f"answered 410 Gone to delivery {gone[0].delivery.pk}")
+    counted = sorted(((c, o) for c, o, happened in owned if happened != "endpoint disabled"),
+                     key=lambda pair: pair[1].finished_at)
+    failed = [c for c, o in counted if not o.ok]
+    if failed or (counted and (endpoint.consecutive_failures or endpoint.paused_until)):
+        breaker_record(endpoint_id=endpoint.pk, results=[o.ok for _, o in counted], now=now,
+                       error=failed[-1].delivery.last_error if failed else "")
 
 
-def delivery_record(*, claim: Claim, outcome: Outcome) -> str:
-    """Stores the attempt and moves the delivery on, unless its lease was taken over meanwhile."""
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd")  # PostgreSQL text (and jsonb) cannot hold NUL
+
+
+def _record_statement() -> str:
+    delivery = connection.ops.quote_name(Delivery._meta.db_table)
+    attempt = connection.ops.quote_name(Attempt._meta.db_table)
+    return (
+        "WITH r AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, state text, "
+        "next_attempt_at timestamptz, last_status_code integer, last_error text, delivered_at timestamptz, "
+        "first_ms integer, e2e_ms integer, started_at timestamptz, duration_ms integer, status_code integer, "
+        "body text, error text)), "
+        f"moved AS (UPDATE {delivery} d SET state = r.state, next_attempt_at = r.next_attempt_at, "
+        "lease_expires_at = NULL, last_status_code = r.last_status_code, last_error = r.last_error, "
+        "delivered_at = r.delivered_at, first_attempt_latency_ms = r.first_ms, end_to_end_latency_ms = r.e2e_ms "
+        "FROM r WHERE d.id = r.id AND d.state = %s AND d.lease_token = %s RETURNING d.id), "
+        f"logged AS (INSERT INTO {attempt} (delivery_id, started_at, duration_ms, status_code, response_body, error) "
+        "SELECT id, started_at, duration_ms, status_code, body, error FROM r) "
+        "SELECT id FROM moved"
+    )
+
+
+def _record_postgresql(batch: Batch, results: Sequence[tuple[Claim, Outcome]]) -> set[int]:
+    """Every attempt and every delivery's new state in ONE statement; returns the deliveries still owned."""
+    def iso(value):
+        return value.isoformat() if value else None
+
+    rows = [
+        {"id": c.delivery.pk, "state": c.delivery.state, "next_attempt_at": iso(c.delivery.next_attempt_at),
+         "last_status_code": c.delivery.last_status_code, "last_error": _text(c.delivery.last_error),
+         "delivered_at": iso(c.delivery.delivered_at), "first_ms": c.delivery.first_attempt_latency_ms,
+         "e2e_ms": c.delivery.end_to_end_latency_ms, "started_at": iso(o.started_at),
+         "duration_ms": o.duration_ms, "status_code": o.status_code, "body": _text(o.body), "error": _text(o.error)}
+        for c, o in results
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_record_statement(), [json.dumps(rows), Delivery.State.IN_FLIGHT, batch.token])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _record_portable(batch: Batch, results: Sequence[tuple[Claim, Outcome]]) -> set[int]:
+    """The same in two ORM statements, for SQLite (`make run`)."""
+    Attempt.objects.bulk_create(
+        Attempt(delivery_id=claim.delivery.pk, started_at=outcome.started_at, duration_ms=outcome.duration_ms,
+                status_code=outcome.status_code, response_body=outcome.body, error=outcome.error)
+        for claim, outcome in results
+    )
+    Delivery.objects.filter(state=Delivery.State.IN_FLIGHT, lease_token=batch.token).bulk_update(
+        [claim.delivery for claim, _ in results], RESULT_FIELDS
+    )
+    # Rows the UPDATE moved keep the batch's token; a row taken back has none or the new owner's.
+    return set(Delivery.objects.filter(pk__in=[c.delivery.pk for c, _ in results], lease_token=batch.token)
+               .values_list("pk", flat=True))
+
+
+def deliveries_record(*, batch: Batch, results: Sequence[tuple[Claim, Outcome]]) -> dict[int, str]:
+    """Stores the attempts and moves each delivery on, unless its lease was taken back meanwhile (then the new
+    owner's state stands and nothing else follows from this answer). Returns what happened per delivery id."""
     now = timezone.now()
-    endpoint, delivery = claim.endpoint, claim.delivery
+    happened = {claim.delivery.pk: _apply(claim, outcome, now) for claim, outcome in results}
     with transaction.atomic():
         _fast_commit()
-        Attempt.objects.create(
-            delivery=delivery, started_at=outcome.started_at, duration_ms=outcome.duration_ms,
-            status_code=outcome.status_code, response_body=outcome.body, error=outcome.error,
-        )
-        owned = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.IN_FLIGHT, lease_token=claim.token)
-        if not outcome.ok:
-            return _failed(claim, outcome, owned, now, outcome.error or f"HTTP {outcome.status_code}")
-        if not owned.update(state=Delivery.State.SUCCEEDED, delivered_at=now, lease_token=None,
-                            lease_expires_at=None, last_status_code=outcome.status_code, last_error="",
-                            end_to_end_latency_ms=_ms(now, claim.event.created_at)):
-            return "lease lost"
-        if endpoint.consecutive_failures or endpoint.paused_until:
-            breaker_record(endpoint_id=endpoint.pk, success=True, now=now)
-        nudge_successor(delivery, now)
-        return "succeeded"
+        record = _record_postgresql if connection.vendor == "postgresql" else _record_portable
+        owned = record(batch, results)
+        happened.update({pk: "lease lost" for pk in happened if pk not in owned})
+        _consequences(batch, [(c, o, happened[c.delivery.pk]) for c, o in results
+                              if happened[c.delivery.pk] != "lease lost"], now)
+    return happened
 
 
 def delivery_attempt(*, delivery_id: int) -> str:
-    claim = delivery_claim(delivery_id=delivery_id)
-    if isinstance(claim, str):
-        return claim
-    return delivery_record(claim=claim, outcome=delivery_post(claim))
+    """One delivery claimed, sent and recorded in the calling thread (a batch of one); drains are the hot path.
+    Returns what happened, or why it could not go now."""
+    endpoint_id = Delivery.objects.filter(pk=delivery_id).values_list("endpoint_id", flat=True).first()
+    if endpoint_id is None:
+        return "no such delivery"
+    batch = deliveries_claim(endpoint_id=endpoint_id, limit=1, delivery_ids=[delivery_id])
+    if isinstance(batch, Declined):
+        return batch.reason
+    (claim,) = batch.claims
+    happened = deliveries_record(batch=batch, results=[(claim, send(claim))])[delivery_id]
+    if happened == "succeeded":  # the stream's next event may go now
+        drain_nudge_on_commit(endpoint_id, batch.endpoint.kind)
+    return happened

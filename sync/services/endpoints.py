@@ -2,9 +2,9 @@
 
 import base64
 import functools
-import ipaddress
 import secrets
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from sync.dispatch import drain_nudge, drain_nudge_on_commit
+from sync.egress import refused_addresses
 from sync.handlers import get_handler, handler_names
 from sync.models import Delivery, Endpoint, OperatorAlert
 from sync.retry import breaker_pause
@@ -25,16 +27,11 @@ class CreatedEndpoint:
     secret: str  # shown once; whoever receives the webhooks needs it to verify signatures
 
 
-def _forbidden_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified)
-
-
 def endpoint_url_validate(url: str) -> None:
-    """Refuses URLs that are not http(s) or that resolve to private, loopback or link-local addresses.
+    """Refuses URLs that are not http(s) or whose host resolves to any address that is not globally routable.
 
-    The check protects internal services from being probed through webhook URLs (SSRF); dev and tests set
+    The check protects internal services from being probed through webhook URLs (SSRF); every delivery checks the
+    address it connects to again (sync.egress), so DNS changed after this check is caught too. Dev and tests set
     SYNC_ALLOW_PRIVATE_ENDPOINTS to deliver to 127.0.0.1.
     """
     parts = urlsplit(url)
@@ -43,13 +40,13 @@ def endpoint_url_validate(url: str) -> None:
     if settings.SYNC_ALLOW_PRIVATE_ENDPOINTS:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        bad = refused_addresses(parts.hostname, parts.port or 443)
     except socket.gaierror as exc:
         raise ValidationError({"url": f"host {parts.hostname!r} does not resolve ({exc})"}) from exc
-    bad = sorted(a for a in addresses if _forbidden_address(a.split("%", 1)[0]))
     if bad:
         raise ValidationError({"url": f"host {parts.hostname!r} resolves to a private or link-local address "
-                                      f"({', '.join(bad)}); set SYNC_ALLOW_PRIVATE_ENDPOINTS to allow it"})
+                                      f"({', '.join(bad)}): only globally routable addresses may receive "
+                                      "deliveries; set SYNC_ALLOW_PRIVATE_ENDPOINTS to allow it"})
 
 
 def _new_secret() -> str:
@@ -59,7 +56,7 @@ def _new_secret() -> str:
 def endpoint_create(
     *, name: str, kind: str, url: str = "", topics: list[str], connect_timeout: float = 3.0, read_timeout: float = 10.0,
     rate_limit: float | None = None, retry_schedule: list[float] | None = None, secret: str | None = None,
-    handler: str = "", handler_options: dict | None = None,
+    handler: str = "", handler_options: dict | None = None, max_concurrency: int | None = None,
 ) -> CreatedEndpoint:
     """A webhook endpoint (`url`) or an in-process subscriber (`handler`, see sync.handlers); exactly one."""
     if handler:
@@ -79,6 +76,8 @@ def endpoint_create(
         raise ValidationError({"read_timeout": "timeouts must be positive"})
     if rate_limit is not None and rate_limit <= 0:
         raise ValidationError({"rate_limit": "must be positive, or empty for unlimited"})
+    if max_concurrency is not None and not 1 <= max_concurrency <= 1000:
+        raise ValidationError({"max_concurrency": "deliveries in flight at once: between 1 and 1000"})
     if retry_schedule is not None and (not retry_schedule or any(float(s) < 0 for s in retry_schedule)):
         raise ValidationError({"retry_schedule": "a non-empty list of non-negative seconds"})
     secret = secret or _new_secret()
@@ -87,6 +86,8 @@ def endpoint_create(
         read_timeout=read_timeout, rate_limit=rate_limit, retry_schedule=list(retry_schedule or []),
         handler=handler, handler_options=dict(handler_options or {}),
     )
+    if max_concurrency is not None:
+        endpoint.max_concurrency = max_concurrency
     endpoint.full_clean()
     with transaction.atomic():
         endpoint.save()
@@ -127,6 +128,7 @@ def endpoint_enable(*, endpoint_id: int) -> None:
         OperatorAlert.objects.filter(endpoint=endpoint, delivery=None, resolved_at=None).update(
             resolved_at=timezone.now()
         )
+        drain_nudge_on_commit(endpoint.pk, endpoint.kind)
 
 
 def breaker_state(endpoint: Endpoint, *, now: datetime | None = None) -> str:
@@ -151,26 +153,33 @@ def _breaker_close(endpoint: Endpoint, *, now: datetime) -> None:
 
 
 def _backlog_due_now(endpoint_id: int) -> None:
-    from sync.tasks import deliveries_sweep
-
     Delivery.objects.filter(
         endpoint_id=endpoint_id, state=Delivery.State.PENDING, next_attempt_at__gt=timezone.now()
-    ).update(next_attempt_at=timezone.now(), nudge_expires_at=None)
-    deliveries_sweep.delay()
+    ).update(next_attempt_at=timezone.now())
+    kind = Endpoint.objects.filter(pk=endpoint_id).values_list("kind", flat=True).first()
+    if kind:
+        drain_nudge(endpoint_id=endpoint_id, kind=kind)
 
 
-def breaker_record(*, endpoint_id: int, success: bool, now: datetime, error: str = "") -> None:
-    """Counts consecutive failures; at the threshold the endpoint pauses, and each failed probe doubles it."""
+def breaker_record(*, endpoint_id: int, results: Sequence[bool], now: datetime, error: str = "") -> None:
+    """Counts consecutive failures over a batch's answers in the order they finished: a success closes the breaker
+    and only failures after the last success count. At the threshold the endpoint pauses (one alert), and each
+    failed probe doubles the pause."""
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint_id)
-    if success:
+    failures = len(results)
+    if any(results):
+        failures = len(results) - 1 - max(i for i, ok in enumerate(results) if ok)
         if endpoint.consecutive_failures or endpoint.paused_until:
             _breaker_close(endpoint, now=now)
+    if not failures:
         return
-    endpoint.consecutive_failures += 1
+    threshold = settings.SYNC_BREAKER_THRESHOLD
+    before = endpoint.consecutive_failures
+    endpoint.consecutive_failures += failures
     fields = ["consecutive_failures"]
-    if endpoint.consecutive_failures >= settings.SYNC_BREAKER_THRESHOLD:
+    if endpoint.consecutive_failures >= threshold:
         pause = breaker_pause(endpoint.consecutive_failures)
-        if endpoint.consecutive_failures == settings.SYNC_BREAKER_THRESHOLD:
+        if before < threshold:
             OperatorAlert.objects.create(
                 kind=OperatorAlert.Kind.ENDPOINT_PAUSED, endpoint=endpoint,
                 message=f"{endpoint.consecutive_failures} consecutive failures, paused {pause}; last: {error}",
@@ -179,4 +188,3 @@ def breaker_record(*, endpoint_id: int, success: bool, now: datetime, error: str
         endpoint.pause_reason = f"{endpoint.consecutive_failures} consecutive failures; last: {error}"[:1000]
         fields += ["paused_until", "pause_reason"]
     endpoint.save(update_fields=fields)
-

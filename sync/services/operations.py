@@ -1,51 +1,68 @@
 """Sweeping, replay, cancel and retention: what beat and operators do to the outbox."""
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from sync.dispatch import busy_queues, nudge_on_commit
-from sync.models import Attempt, Delivery, Endpoint, OperatorAlert
-from sync.services.delivery import _locked, earlier_open_deliveries, nudge_successor
+from sync.dispatch import busy_queues, drain_nudge, drain_nudge_on_commit
+from sync.models import Attempt, Delivery, DrainNudge, Endpoint, OperatorAlert
+from sync.services.delivery import _locked, _ms, earlier_open_deliveries
 
 REPLAYABLE = (Delivery.State.DEAD, Delivery.State.CANCELLED, Delivery.State.PENDING, Delivery.State.SUCCEEDED)
 CANCELLABLE = (Delivery.State.PENDING, Delivery.State.DEAD)
 
 
-def deliveries_sweep(*, limit: int | None = None) -> int:
-    """Queues due deliveries and expired leases that no queued task covers; returns how many.
+def _leases_take_back(now: datetime, limit: int) -> int:
+    """In-flight deliveries whose lease expired (their worker died or hung) go back to pending, due now, with the
+    lost attempt on record. SKIP LOCKED: a row a worker is recording right now is left to it."""
+    with transaction.atomic():
+        stuck = list(
+            _locked(Delivery.objects.filter(state=Delivery.State.IN_FLIGHT, lease_expires_at__lte=now))
+            .values_list("pk", "leased_at")[:limit]
+        )
+        if not stuck:
+            return 0
+        Attempt.objects.bulk_create(
+            Attempt(delivery_id=pk, started_at=leased_at or now, duration_ms=_ms(now, leased_at or now),
+                    error="worker lost: lease expired before a result was recorded")
+            for pk, leased_at in stuck
+        )
+        Delivery.objects.filter(pk__in=[pk for pk, _ in stuck]).update(
+            state=Delivery.State.PENDING, next_attempt_at=now, lease_token=None, lease_expires_at=None,
+            last_error="worker lost",
+        )
+    return len(stuck)
 
-    A delivery whose nudge expired is re-sent only when its queue is empty (see busy_queues): a backlog must
-    not be multiplied by duplicates. Rows are locked with SKIP LOCKED so several beat instances (or a slow
-    one overlapping itself) never queue the same delivery twice; a stream's later events are skipped while
-    an earlier one is open.
+
+def deliveries_sweep(*, limit: int | None = None) -> int:
+    """Takes back expired leases, then queues a drain for every endpoint with a due delivery at the head of its
+    stream that no queued or running drain covers; returns how many drains it queued.
+
+    A drain whose nudge expired is re-sent only when its queue is empty (see busy_queues): a backlog must not be
+    multiplied by duplicates. Several beat instances (or a slow one overlapping itself) never queue the same
+    drain twice: the nudge row decides (sync.dispatch).
     """
     now = timezone.now()
-    due = Q(state=Delivery.State.PENDING, next_attempt_at__lte=now, endpoint__active=True) & (
-        Q(endpoint__paused_until__isnull=True) | Q(endpoint__paused_until__lte=now)
-    )
-    stuck = Q(state=Delivery.State.IN_FLIGHT, lease_expires_at__lte=now)
+    _leases_take_back(now, limit or settings.SYNC_SWEEP_BATCH)
     idle = set(Endpoint.Kind.values) - busy_queues(set(Endpoint.Kind.values))
-    with transaction.atomic():
-        rows = list(
-            _locked(Delivery.objects.filter(due | stuck))
-            .filter(Q(nudge_expires_at__isnull=True) | Q(nudge_expires_at__lte=now, endpoint__kind__in=idle))
-            .exclude(Exists(earlier_open_deliveries()))
-            .order_by("next_attempt_at")
-            .values_list("pk", "endpoint__kind")[: limit or settings.SYNC_SWEEP_BATCH]
-        )
-        if not rows:
-            return 0
-        Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            nudge_expires_at=now + timedelta(seconds=settings.SYNC_NUDGE_TTL)
-        )
-        for pk, kind in rows:
-            nudge_on_commit(pk, kind)
-    return len(rows)
+    due = Delivery.objects.filter(
+        endpoint=OuterRef("pk"), state=Delivery.State.PENDING, next_attempt_at__lte=now
+    ).exclude(Exists(earlier_open_deliveries()))
+    queued = DrainNudge.objects.filter(endpoint=OuterRef("pk")).filter(
+        Q(expires_at__gt=now) | ~Q(endpoint__kind__in=idle)
+    )
+    # Live leases mean a drain is at work: it claims again after recording, and a slow send nudges when it ends.
+    working = Delivery.objects.filter(endpoint=OuterRef("pk"), state=Delivery.State.IN_FLIGHT,
+                                      lease_expires_at__gt=now)
+    endpoints = (
+        Endpoint.objects.filter(Q(active=True), Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+        .filter(Exists(due)).exclude(Exists(queued)).exclude(Exists(working)).values_list("pk", "kind")
+    )
+    return sum(drain_nudge(endpoint_id=pk, kind=kind) for pk, kind in endpoints)
 
 
 def deliveries_replay(*, delivery_ids: Iterable[int]) -> int:
@@ -60,14 +77,10 @@ def deliveries_replay(*, delivery_ids: Iterable[int]) -> int:
             delivery.state = Delivery.State.PENDING
             delivery.attempts = 0
             delivery.next_attempt_at = now
-            delivery.nudge_expires_at = now + timedelta(seconds=settings.SYNC_NUDGE_TTL)
             delivery.delivered_at = None
-        Delivery.objects.bulk_update(
-            deliveries, ["state", "attempts", "next_attempt_at", "nudge_expires_at", "delivered_at"]
-        )
+        Delivery.objects.bulk_update(deliveries, ["state", "attempts", "next_attempt_at", "delivered_at"])
         OperatorAlert.objects.filter(delivery__in=deliveries, resolved_at=None).update(resolved_at=now)
-        for delivery in deliveries:
-            nudge_on_commit(delivery.pk, delivery.endpoint.kind)
+        _nudge_endpoints(deliveries)
     return len(deliveries)
 
 
@@ -84,9 +97,13 @@ def deliveries_cancel(*, delivery_ids: Iterable[int], reason: str = "cancelled b
             delivery.last_error = reason
         Delivery.objects.bulk_update(deliveries, ["state", "last_error"])
         OperatorAlert.objects.filter(delivery__in=deliveries, resolved_at=None).update(resolved_at=now)
-        for delivery in deliveries:
-            nudge_successor(delivery, now)
+        _nudge_endpoints(deliveries)
     return len(deliveries)
+
+
+def _nudge_endpoints(deliveries: list[Delivery]) -> None:
+    for endpoint in {delivery.endpoint_id: delivery.endpoint for delivery in deliveries}.values():
+        drain_nudge_on_commit(endpoint.pk, endpoint.kind)
 
 
 def alerts_resolve(*, alert_ids: Iterable[int]) -> int:

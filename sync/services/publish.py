@@ -1,13 +1,11 @@
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from sync.dispatch import nudge_on_commit
+from sync.dispatch import drain_nudge_on_commit
 from sync.models import Delivery, Endpoint, Event, StreamCounter
 
 
@@ -46,8 +44,8 @@ def event_publish_many(*, events: Sequence[EventSpec]) -> list[Event]:
     """Records events and their deliveries inside the caller's transaction (the transactional outbox).
 
     Called outside a transaction it refuses: an event written apart from the change it describes could be
-    delivered for a change that later rolled back. Workers are nudged only once the caller commits; a rolled
-    back transaction takes the events, their deliveries and the nudges with it. Events of one stream get
+    delivered for a change that later rolled back. Each endpoint's drain is nudged once, after the caller commits;
+    a rolled back transaction takes the events, their deliveries and the nudges with it. Events of one stream get
     consecutive sequence numbers in the order given.
     """
     if not connection.in_atomic_block:
@@ -67,17 +65,14 @@ def event_publish_many(*, events: Sequence[EventSpec]) -> list[Event]:
     now = timezone.now()
     active = list(Endpoint.objects.filter(active=True))
     deliveries = Delivery.objects.bulk_create(
-        Delivery(
-            event=event, endpoint=endpoint, stream=event.stream, sequence=event.sequence, next_attempt_at=now,
-            nudge_expires_at=now + timedelta(seconds=settings.SYNC_NUDGE_TTL),
-        )
+        Delivery(event=event, endpoint=endpoint, stream=event.stream, sequence=event.sequence, next_attempt_at=now)
         for event in created
         for endpoint in active
         if endpoint.subscribes_to(event.topic)
     )
     kinds = {e.pk: e.kind for e in active}
-    for delivery in deliveries:
-        nudge_on_commit(delivery.pk, kinds[delivery.endpoint_id])
+    for endpoint_id in sorted({delivery.endpoint_id for delivery in deliveries}):  # one drain per endpoint
+        drain_nudge_on_commit(endpoint_id, kinds[endpoint_id])
     return created
 
 

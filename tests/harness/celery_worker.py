@@ -6,6 +6,7 @@ only sees committed rows) and `@pytest.mark.needs_broker`:
 
     worker = celery_workers.start()                       # all queues, solo pool
     worker = celery_workers.start(env={"SYNC_LEASE_MARGIN_SECONDS": "1"})
+    worker = celery_workers.start(include=["tests.sync.worker_handlers"])  # also imports that module
     worker.kill()                                         # SIGKILL the whole process group, like an OOM kill
     worker.restart()
     celery_workers.start_beat()                           # a real `celery beat` for periodic tasks
@@ -165,7 +166,9 @@ class CeleryWorkers:
         return env
 
     def start(self, *, queues: list[str] | None = None, pool: str = "solo", concurrency: int = 1,
-              env: dict | None = None, broker_url: str | None = None, wait: bool = True) -> CeleryProcess:
+              env: dict | None = None, broker_url: str | None = None, wait: bool = True,
+              include: list[str] | None = None) -> CeleryProcess:
+        """`include`: extra modules the worker imports (e.g. one registering test handlers)."""
         index = len(self.processes)
         args = [
             sys.executable, "-m", "celery", "-A", "ordersync", "worker",
@@ -173,6 +176,8 @@ class CeleryWorkers:
             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-n", f"test{index}-{os.getpid()}@%h",
         ]
+        if include:
+            args += ["--include", ",".join(include)]
         process = CeleryProcess(args, self._env(env, broker_url), self.tmp_path / f"worker{index}.log",
                                 ready_marker=" ready.")
         self.processes.append(process)

@@ -8,9 +8,12 @@
     http_server.respond(429, headers={"Retry-After": "120"})
     http_server.respond(Hang(seconds=5))                      # sleep past the client's read timeout
     http_server.respond(CLOSE)                                # drop the connection without an answer
+    http_server.respond(gate := Gate(), path="/slow")         # hold answers until gate.open()
+    http_server.respond_by(lambda r: 500 if r.json()["data"]["order_id"] == 2 else None)  # answer by content
 
 `server.requests` lists every request (path, headers, body, time); `server.unique_by_webhook_id(path)` is a
-receiver that deduplicates on the `webhook-id` header, in first-seen order, for exactly-once checks.
+receiver that deduplicates on the `webhook-id` header, in first-seen order, for exactly-once checks;
+`server.max_in_flight` is the most requests it was answering at once (concurrency limits).
 `on_request` callbacks run when a request arrives, before the answer (used to kill a worker mid-delivery).
 `refused_url` is a URL whose port nothing listens on.
 """
@@ -43,6 +46,20 @@ class Reply:
 CLOSE = "close"
 
 
+class Gate:
+    """Holds every request it answers until `open()` (then 200), e.g. a slow carrier a test releases at will."""
+
+    def __init__(self, timeout: float = 60.0):
+        self._opened = threading.Event()
+        self.timeout = timeout
+
+    def open(self) -> None:
+        self._opened.set()
+
+    def wait(self) -> None:
+        self._opened.wait(self.timeout)
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -64,6 +81,8 @@ class RecordedRequest:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 drops the SYNs of a worker opening a batch's connections at once.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         """Clients that die mid-request (killed workers, timeouts) are expected here, not errors."""
@@ -85,6 +104,9 @@ class RecordingServer:
         self._per_path: dict[str, object] = {}
         self._sequences: dict[str, list] = {}
         self._callbacks: list[Callable[[RecordedRequest], None]] = []
+        self._deciders: list[Callable[[RecordedRequest], object]] = []
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most requests being answered at the same moment
         self._arrived = threading.Condition(self._lock)
         server = self
 
@@ -139,7 +161,17 @@ class RecordingServer:
         with self._lock:
             self._callbacks.append(callback)
 
-    def _behaviour_for(self, path: str):
+    def respond_by(self, decide: Callable[[RecordedRequest], object]) -> None:
+        """`decide(request)` picks the answer from the request itself (e.g. its order id); None = as otherwise."""
+        with self._lock:
+            self._deciders.append(decide)
+
+    def _behaviour_for(self, record: RecordedRequest):
+        for decide in list(self._deciders):
+            spec = decide(record)
+            if spec is not None:
+                return _as_behaviour(spec)
+        path = record.path
         with self._lock:
             queued = self._sequences.get(path)
             if queued:
@@ -167,13 +199,25 @@ class RecordingServer:
             return
         for callback in callbacks:  # may change how this very request is answered
             callback(record)
-        behaviour = self._behaviour_for(handler.path)
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            self._answer(handler, self._behaviour_for(record))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, behaviour) -> None:
         if behaviour == CLOSE:
             handler.close_connection = True
             handler.connection.shutdown(socket.SHUT_RDWR)
             return
         if isinstance(behaviour, Hang):
             time.sleep(behaviour.seconds)
+            behaviour = Reply(status=200)
+        if isinstance(behaviour, Gate):
+            behaviour.wait()
             behaviour = Reply(status=200)
         if behaviour.delay:
             time.sleep(behaviour.delay)

@@ -61,16 +61,21 @@ def test_delivery_change_page_shows_attempts_and_bulk_actions_go_through_service
 def test_create_endpoint_prints_the_secret_once_as_json():
     out = io.StringIO()
     call_command("create_endpoint", "psp", "--kind", "payment", "--url", "http://127.0.0.1:9/pay",
-                 "--topics", "order.paid,order.refunded", "--retry-schedule", "0,5", stdout=out)
+                 "--topics", "order.paid,order.refunded", "--retry-schedule", "0,5", "--max-concurrency", "4",
+                 stdout=out)
     printed = json.loads(out.getvalue())
     endpoint = Endpoint.objects.get(name="psp")
     assert printed["secret"] == endpoint.secret and printed["secret"].startswith("whsec_")
     assert printed["topics"] == ["order.paid", "order.refunded"] and endpoint.retry_schedule == [0, 5]
+    assert endpoint.max_concurrency == 4
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_endpoint", "psp", "--kind", "payment", "--url", "http://127.0.0.1:9/pay",
                      "--topics", "*")
     with pytest.raises(CommandError, match="url"):
         call_command("create_endpoint", "bad", "--kind", "payment", "--url", "nope", "--topics", "*")
+    with pytest.raises(CommandError, match="max_concurrency: deliveries in flight"):
+        call_command("create_endpoint", "bad", "--kind", "payment", "--url", "http://127.0.0.1:9/pay",
+                     "--topics", "*", "--max-concurrency", "0")
 
 
 def test_sync_status_prints_backlog_and_oldest_age(deliveries):

@@ -44,7 +44,7 @@ def test_connection_refused_is_recorded_and_retried(refused_url, sync_worker, sw
     publish()
     delivery = wait_until(settled("dead"), message="dead after two refused attempts")
     errors = [a.error for a in delivery.attempt_log.all()]
-    assert len(errors) == 2 and all("ConnectionError" in e for e in errors)
+    assert len(errors) == 2 and all("ConnectError" in e for e in errors)
     assert all(a.status_code is None for a in delivery.attempt_log.all())
 
 

@@ -94,7 +94,10 @@ def test_500_events_with_random_sigkills_arrive_exactly_once_in_order(http_serve
         wait_until(all_done, timeout=150, interval=0.2, message="1000 deliveries through the kills")
     except AssertionError as exc:
         states = dict(Delivery.objects.values_list("state").annotate(n=Count("pk")))
-        detail = f"states {states}, {worker.kills} kills, {len(http_server.requests)} requests"
+        waiting = list(Delivery.objects.filter(state="pending").values_list("attempts", "last_error",
+                                                                          "next_attempt_at")[:5])
+        detail = (f"states {states}, {worker.kills} kills, {len(http_server.requests)} requests; pending "
+                  f"(attempts, last error, next attempt) {waiting}")
         raise AssertionError(f"{exc}; {detail}") from exc
     print(f"1000 deliveries with {worker.kills} kills in {time.monotonic() - started:.1f}s")
     assert worker.kills >= len(kill_at) - 1, "the kills happened mid-delivery"

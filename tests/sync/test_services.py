@@ -8,10 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
+from sync.models import Attempt, Delivery, DrainNudge, Endpoint, Event, OperatorAlert
 from sync.retry import parse_retry_after, retry_delay
 from sync.routing import route_task
 from sync.services import (
+    EventSpec,
     attempts_prune,
     deliveries_cancel,
     deliveries_replay,
@@ -19,7 +20,9 @@ from sync.services import (
     endpoint_create,
     endpoint_enable,
     event_publish,
+    event_publish_many,
 )
+from tests.harness.celery_worker import all_queues, purge_broker
 from tests.sync.factories import make_endpoint, publish
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +107,7 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 def test_deliveries_route_to_their_endpoint_kind_queue_and_countdowns_stay_under_visibility_timeout():
-    assert route_task("sync.tasks.delivery_attempt", [], {"delivery_id": 1, "kind": "logistics"}, {}) == {
+    assert route_task("sync.tasks.endpoint_drain", [], {"endpoint_id": 1, "kind": "logistics"}, {}) == {
         "queue": "logistics"}
     assert route_task("sync.tasks.deliveries_sweep", [], {}, {}) == {"queue": "default"}
     assert settings.SYNC_MAX_COUNTDOWN < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
@@ -116,16 +119,49 @@ def test_deliveries_route_to_their_endpoint_kind_queue_and_countdowns_stay_under
         assert entry["task"] in app.tasks
 
 
-def test_sweep_queues_only_the_head_of_each_stream_and_not_twice(django_capture_on_commit_callbacks):
+def queued(queue: str) -> int:
+    from kombu import Connection
+
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except Exception:  # redis reports a queue that never held a message as missing
+            return 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.needs_broker
+def test_commits_coalesce_into_one_queued_drain_per_endpoint(celery_workers):
     make_endpoint(url="http://127.0.0.1:9/a")
-    publish(order_id=1)
-    publish(order_id=1)
-    publish(order_id=2)
-    Delivery.objects.update(nudge_expires_at=None)
-    with django_capture_on_commit_callbacks() as callbacks:
-        assert deliveries_sweep() == 2
-    assert len(callbacks) == 2
-    assert deliveries_sweep() == 0, "a queued nudge is not sent again before it expires"
+    make_endpoint(url="http://127.0.0.1:9/b", kind="stock")
+    for order_id in range(5):
+        publish(order_id=order_id)
+    with transaction.atomic():
+        event_publish_many(events=[EventSpec(topic="order.paid", payload={}, order_id=i) for i in range(5, 50)])
+    assert Delivery.objects.count() == 100
+    assert (queued("payment"), queued("stock")) == (1, 1)
+    assert DrainNudge.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.needs_broker
+def test_sweep_queues_one_drain_per_endpoint_with_a_due_head_and_not_twice(celery_workers):
+    first, _ = make_endpoint(url="http://127.0.0.1:9/a")
+    blocked, _ = make_endpoint(url="http://127.0.0.1:9/b", kind="stock")
+    make_endpoint(url="http://127.0.0.1:9/c", kind="logistics", topics=["order.shipped"])  # nothing for it
+    for order_id in (1, 1, 2):
+        publish(order_id=order_id)
+    # The stock endpoint's only open deliveries wait behind a dead one: no drain could send anything.
+    Delivery.objects.filter(endpoint=blocked, sequence=1, event__order_id=1).update(state="dead")
+    Delivery.objects.filter(endpoint=blocked, event__order_id=2).update(state="succeeded")
+    purge_broker(settings.CELERY_BROKER_URL, all_queues())  # the broker lost the drains the commits queued
+    DrainNudge.objects.update(expires_at=timezone.now())
+
+    assert deliveries_sweep() == 1
+    assert list(DrainNudge.objects.filter(expires_at__gt=timezone.now()).values_list("endpoint", flat=True)) == [
+        first.pk]
+    assert deliveries_sweep() == 0, "a queued drain is not sent again before its nudge expires"
+    assert (queued("payment"), queued("stock")) == (1, 0)
 
 
 def test_replay_and_cancel_resolve_alerts():

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         target.add_argument("--handler", help="a registered in-process handler instead of a URL (sync.handlers)")
         parser.add_argument("--topics", required=True, help='comma-separated, e.g. "order.paid,order.cancelled"')
         parser.add_argument("--rate-limit", type=float, default=None, help="requests per second")
+        parser.add_argument("--max-concurrency", type=int, default=None,
+                            help="deliveries in flight at once across all workers (default 16)")
         parser.add_argument("--connect-timeout", type=float, default=3.0)
         parser.add_argument("--read-timeout", type=float, default=10.0)
         parser.add_argument("--retry-schedule", default=None, help="seconds before each retry, e.g. 0,5,300")
@@ -37,6 +39,7 @@ class Command(BaseCommand):
                 name=options["name"], kind=options["kind"], url=options["url"] or "",
                 handler=options["handler"] or "",
                 topics=options["topics"].split(","), rate_limit=options["rate_limit"],
+                max_concurrency=options["max_concurrency"],
                 connect_timeout=options["connect_timeout"], read_timeout=options["read_timeout"],
                 retry_schedule=_seconds_list(options["retry_schedule"]) if options["retry_schedule"] else None,
             )
