@@ -1,8 +1,8 @@
 """Sync engine benchmarks: real worker hosts, Redis, PostgreSQL and a fast receiver, each in its own process.
 
 One worker host = one `celery worker --pool prefork -c SYNC_BENCH_CONCURRENCY` (default 2, one per core), run with
-DEBUG off and pooled (reused) database connections (`DEBUG=false DATABASE_POOL=true`; the production-like bench
-settings module is another branch's work). The load (publishing, no-op tasks) comes from this process; the
+the production-like bench settings (`bench.settings`: DEBUG off, production middleware) and pooled database
+connections (`DATABASE_POOL=true`). The load (publishing, no-op tasks) comes from this process; the
 receiver is an aiohttp process whose own ceiling wrk measures in the same run.
 
 1. Throughput: deliveries/s on one host as a ratio to a no-op Celery task on the same broker, queue and
@@ -28,12 +28,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench.server import production_env
 from sync.models import Attempt, Delivery, DrainNudge, Endpoint, Event
 from sync.services import EventSpec, deliveries_sweep, endpoint_create, event_publish, event_publish_many
 from tests.harness.celery_worker import CeleryWorkers, purge_broker, wait_until
 from tests.harness.fast_receiver import FastReceiver, wrk_ceiling
 
-WORKER_ENV = {"DEBUG": "false", "DATABASE_POOL": "true", "SYNC_NUDGE_TTL_SECONDS": "10"}
+WORKER_ENV = {**production_env(), "DATABASE_POOL": "true", "SYNC_NUDGE_TTL_SECONDS": "10"}
 CONCURRENCY = int(os.environ.get("SYNC_BENCH_CONCURRENCY", 2))
 P99_GOAL, P50_GOAL = 150.0, 25.0
 BODY = '{"type":"order.paid","timestamp":"2026-11-25T10:00:00+00:00","data":{"total":"10.00","sequence":1}}'
