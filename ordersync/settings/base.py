@@ -265,3 +265,17 @@ CELERY_BEAT_SCHEDULE["channels-inbound-sweep"] = {
     "schedule": timedelta(seconds=env.int("CHANNELS_INBOUND_SWEEP_SECONDS", default=10)),
 }
 CELERY_BEAT_SCHEDULE["channels-reconcile-due"] = {"task": "channels.reconcile_due", "schedule": timedelta(minutes=1)}
+
+# --- operator console (console/, docs/CONSOLE.md) --------------------------------------------------------------
+# Installed last: its post_migrate handler sets the role groups once every app's permissions exist.
+INSTALLED_APPS += ["axes", "console"]
+# Password guessing: django-axes counts failed logins per username and address; AxesMiddleware (last) answers a
+# locked-out login with 429. Unlock with `manage.py axes_reset_username <name>` or by deleting the attempt in admin.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# axes' own admin offers an unguarded bulk action; lockouts are listed and lifted from console/admin.py instead.
+AXES_ENABLE_ADMIN = False

@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from channels_integration.models import Channel
 from inventory.models import Sku, StockLevel, StockMovement
@@ -32,7 +33,7 @@ def test_seed_demo_loads_channels_stock_in_two_warehouses_and_prints_a_working_l
     assert StockLevel.objects.values("warehouse").distinct().count() == 2
     assert available_to_sell(sku_codes=["TSHIRT-BLK-M"]) == {"TSHIRT-BLK-M": 40 + 25 - 2}
     username, password = re.search(r"username '([^']+)' password '([^']+)'", printed).groups()
-    assert client.login(username=username, password=password)
+    assert client.login(request=RequestFactory().post("/admin/login/"), username=username, password=password)
 
 
 def test_seed_demo_is_idempotent_and_keeps_the_password(run_dir):
@@ -48,7 +49,7 @@ def test_a_lost_password_file_gets_a_fresh_password_that_works(run_dir, client):
     seed()
     (run_dir / "operator-password").unlink()
     username, password = re.search(r"username '([^']+)' password '([^']+)'", seed()).groups()
-    assert client.login(username=username, password=password)
+    assert client.login(request=RequestFactory().post("/admin/login/"), username=username, password=password)
 
 
 def test_demo_endpoints_point_at_the_running_server_and_follow_it_to_a_new_port(run_dir):
