@@ -8,6 +8,7 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
+from ordersync.brokers import celery_broker_settings
 from ordersync.config import broker_from_env, database_settings, env, fail
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -156,7 +157,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Celery's Django fixup closes the database connection around every task unless this is set. Connections are kept
 # and recycled by age and health at each task boundary instead (ordersync/celery.py); Celery closes them only after
@@ -188,20 +188,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
-
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The no-server broker used by `make run` when Redis is absent: messages are files shared by web and worker.
-    # kombu would otherwise write its exchange table to ./control in whatever directory the process started in.
-    _broker_dir = RUN_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
 
 # Inventory: the stock feed publisher is nudged after each change; the beat entry catches anything missed.
 INVENTORY_STOCK_FEED_INTERVAL = timedelta(seconds=env.int("INVENTORY_STOCK_FEED_INTERVAL_SECONDS", default=10))
@@ -265,6 +251,18 @@ CELERY_BEAT_SCHEDULE["channels-inbound-sweep"] = {
     "schedule": timedelta(seconds=env.int("CHANNELS_INBOUND_SWEEP_SECONDS", default=10)),
 }
 CELERY_BEAT_SCHEDULE["channels-reconcile-due"] = {"task": "channels.reconcile_due", "schedule": timedelta(minutes=1)}
+
+# --- broker-specific Celery settings (ordersync/brokers.py; docs/OPERATIONS.md → Choosing a broker) -------------
+# Redis: CELERY_VISIBILITY_TIMEOUT. RabbitMQ: durable queues of CELERY_QUEUE_TYPE (quorum or classic), publisher
+# confirms. Both: late acks, prefetch 1, requeue on worker loss (above). test.py applies this again for its URL.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_QUEUE_TYPE = env.str("CELERY_QUEUE_TYPE", default="quorum")
+if CELERY_QUEUE_TYPE not in ("quorum", "classic"):
+    fail(f"CELERY_QUEUE_TYPE={CELERY_QUEUE_TYPE!r} must be quorum or classic")
+globals().update(celery_broker_settings(
+    CELERY_BROKER_URL, queues=ORDERSYNC_QUEUES, run_dir=RUN_DIR, visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
+    queue_type=CELERY_QUEUE_TYPE,
+))
 
 # --- operator console (console/, docs/CONSOLE.md) --------------------------------------------------------------
 # Installed last: its post_migrate handler sets the role groups once every app's permissions exist.

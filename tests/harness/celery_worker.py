@@ -69,7 +69,8 @@ def test_database_url() -> str:
 
 
 def purge_broker(url: str, queues: list[str]) -> None:
-    """Empties the test broker: a dedicated Redis database is flushed (queues, unacked and scheduled sets)."""
+    """Empties the test broker: a dedicated Redis database is flushed (queues, unacked and scheduled sets); on
+    RabbitMQ (a vhost of the test's own, see tests/harness/rabbitmq.py) the named queues are purged."""
     if urlsplit(url).scheme in ("redis", "rediss"):
         import redis
 
@@ -272,23 +273,31 @@ def private_redis(tmp_path):
 
 @contextlib.contextmanager
 def use_broker(url: str):
-    """Points this process's Celery producer (delay_on_commit, sweeper) at another broker for the block."""
+    """Points this process's Celery producer (delay_on_commit, sweeper) at another broker for the block, with that
+    broker's queue declarations and transport options (ordersync.brokers), as a worker started on it has."""
+    from ordersync.brokers import app_config, celery_broker_settings
     from ordersync.celery import app
 
     def reset_pools():
         # kombu keeps process-wide pools keyed by connection; reset them all, not just the app's reference.
+        # app.amqp caches the queue declarations and router derived from the configuration.
         from kombu import pools
 
         pools.reset()
         app._pool = None
-        app.amqp._producer_pool = None
+        app.__dict__.pop("amqp", None)
 
+    broker_conf = app_config(celery_broker_settings(
+        url, queues=all_queues(), run_dir=Path(settings.RUN_DIR), visibility_timeout=settings.CELERY_VISIBILITY_TIMEOUT,
+        queue_type=settings.CELERY_QUEUE_TYPE,
+    ))
     # broker_url would lose to the CELERY_BROKER_URL environment variable; the write URL is what producers use.
-    previous = app.conf.get("broker_write_url")
-    app.conf.broker_write_url = url
+    overrides = {"broker_write_url": url, "task_queues": None, **broker_conf}
+    previous = {key: app.conf.get(key) for key in overrides}
+    app.conf.update(overrides)
     reset_pools()
     try:
         yield
     finally:
-        app.conf.broker_write_url = previous
+        app.conf.update(previous)
         reset_pools()

@@ -17,6 +17,8 @@ import pytest
 import requests
 from django.conf import settings
 
+from tests.harness.rabbitmq import RabbitVhost
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SCRIPT = ROOT / "scripts" / "run.py"
 
@@ -94,7 +96,8 @@ class RunningSystem:
 @pytest.fixture
 def system(tmp_path, request):
     root_before = sorted(p.name for p in ROOT.iterdir())
-    running = RunningSystem(tmp_path / "run", free_port(), request.param)
+    vhost = RabbitVhost.create() if request.param == "rabbitmq" else None
+    running = RunningSystem(tmp_path / "run", free_port(), vhost.url if vhost else request.param)
     running.root_before = root_before
     yield running
     # A test that failed half-way must not leave web, worker or beat running: stop them as Ctrl-C would, then
@@ -110,6 +113,8 @@ def system(tmp_path, request):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             continue
+    if vhost:
+        vhost.delete()
 
 
 DEMO_ORDER = {
@@ -137,7 +142,8 @@ def admin_login(base: str, username: str, password: str) -> requests.Session:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "system", [settings.CELERY_BROKER_URL, "filesystem://"], indirect=True, ids=["redis", "no-server"]
+    "system", [settings.CELERY_BROKER_URL, "rabbitmq", "filesystem://"], indirect=True,
+    ids=["redis", "rabbitmq", "no-server"],
 )
 def test_make_run_serves_admin_delivers_through_the_worker_and_ctrl_c_stops_everything(system):
     wait_for(system.ready, 120, f"/readyz to answer 200; output so far:\n{system.log()}")

@@ -1,9 +1,13 @@
 import threading
+from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from sync.services import deliveries_sweep
+from tests.harness.celery_worker import RedisServer, use_broker
+from tests.harness.rabbitmq import RabbitVhost, restart_rabbitmq
 
 # Worker processes: short leases so a killed worker's delivery is recovered within seconds.
 WORKER_ENV = {
@@ -61,12 +65,51 @@ def sync_settings(settings):
 
 
 @pytest.fixture
-def sweeper(sync_settings):
+def sweeper(sync_settings, broker):
     sweeper = Sweeper(interval=0.25).start()
     yield sweeper
     sweeper.stop()
 
 
+BROKERS = ["redis", "rabbitmq"]
+
+
+@dataclass
+class Broker:
+    kind: str
+    url: str
+    restart: object  # () -> None: drops every connection; what the broker kept on disk comes back
+
+    def reconnects_logged(self, log: str) -> int:
+        return log.count(f"Connected to {'amqp' if self.kind == 'rabbitmq' else 'redis'}://")
+
+
 @pytest.fixture
-def sync_worker(celery_workers):
+def broker(request, celery_workers, tmp_path):
+    """The broker a delivery test runs on. Unparametrised: the shared one from settings. With
+    `@pytest.mark.parametrize("broker", BROKERS, indirect=True)`: a private redis-server, or a RabbitMQ vhost of
+    the test's own (restarted with stop_app/start_app). Workers started later and this process's producer both use
+    it."""
+    kind = getattr(request, "param", None)
+    if kind is None:
+        yield Broker("redis", settings.CELERY_BROKER_URL, restart=None)
+        return
+    if kind == "redis":
+        server = RedisServer(tmp_path).start()
+        selected, cleanup = Broker(kind, server.url, restart=server.restart), server.stop
+    else:
+        vhost = RabbitVhost.create()
+        selected = Broker(kind, vhost.url, restart=lambda: restart_rabbitmq(vhost.url))
+        cleanup = vhost.delete
+    celery_workers.broker_url = selected.url
+    try:
+        with use_broker(selected.url):
+            yield selected
+            celery_workers.stop_all()
+    finally:
+        cleanup()
+
+
+@pytest.fixture
+def sync_worker(celery_workers, broker):
     return celery_workers.start(env=WORKER_ENV)

@@ -7,12 +7,14 @@ from standardwebhooks.webhooks import Webhook
 
 from sync.models import Delivery
 from tests.harness.celery_worker import wait_until
+from tests.sync.conftest import BROKERS
 from tests.sync.factories import make_endpoint, publish
 
 pytestmark = [pytest.mark.needs_broker, pytest.mark.django_db(transaction=True)]
 
 
-def test_published_event_reaches_every_subscribed_endpoint_once_signed(http_server, sync_worker):
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
+def test_published_event_reaches_every_subscribed_endpoint_once_signed(http_server, broker, sync_worker):
     pay, pay_secret = make_endpoint(url=http_server.url("/pay"), kind="payment", topics=["order.paid"])
     stock, stock_secret = make_endpoint(url=http_server.url("/stock"), kind="stock", topics=["order.*"])
     make_endpoint(url=http_server.url("/ship"), kind="logistics", topics=["order.shipped"])

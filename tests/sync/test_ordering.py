@@ -6,6 +6,7 @@ from django.db import transaction
 from sync.models import Delivery, Event
 from sync.services import deliveries_cancel, deliveries_replay, event_publish
 from tests.harness.celery_worker import wait_until
+from tests.sync.conftest import BROKERS
 from tests.sync.factories import make_endpoint, publish
 
 pytestmark = [pytest.mark.needs_broker, pytest.mark.django_db(transaction=True)]
@@ -16,7 +17,8 @@ def sequences_seen(server, order_id):
     return [r.json()["data"]["sequence"] for r in unique if r.json()["data"]["order_id"] == order_id]
 
 
-def test_later_event_waits_for_the_earlier_one_but_other_orders_do_not(http_server, sync_worker, sweeper):
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
+def test_later_event_waits_for_the_earlier_one_but_other_orders_do_not(http_server, broker, sync_worker, sweeper):
     make_endpoint(url=http_server.url("/pay"), retry_schedule=[0, 0.5, 0.5])
     failing_first = {"n": 0}
 
@@ -40,7 +42,8 @@ def test_later_event_waits_for_the_earlier_one_but_other_orders_do_not(http_serv
     assert order_2_done < order_1_done, "order 2 must not wait for order 1's retries"
 
 
-def test_dead_delivery_blocks_the_stream_until_an_operator_cancels_it(http_server, sync_worker, sweeper):
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
+def test_dead_delivery_blocks_the_stream_until_an_operator_cancels_it(http_server, broker, sync_worker, sweeper):
     make_endpoint(url=http_server.url("/pay"), retry_schedule=[0])
     http_server.respond_sequence("/pay", [500])
     publish("order.created", order_id=7)

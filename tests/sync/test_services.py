@@ -110,7 +110,7 @@ def test_deliveries_route_to_their_endpoint_kind_queue_and_countdowns_stay_under
     assert route_task("sync.tasks.endpoint_drain", [], {"endpoint_id": 1, "kind": "logistics"}, {}) == {
         "queue": "logistics"}
     assert route_task("sync.tasks.deliveries_sweep", [], {}, {}) == {"queue": "default"}
-    assert settings.SYNC_MAX_COUNTDOWN < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.SYNC_MAX_COUNTDOWN < settings.CELERY_VISIBILITY_TIMEOUT
     assert {"sync-sweep", "sync-prune-attempts"} <= set(settings.CELERY_BEAT_SCHEDULE)
     from ordersync.celery import app
 
