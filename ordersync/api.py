@@ -5,10 +5,13 @@ into that shape so channel developers can switch on `code` without parsing prose
 (the input guard middleware, Django's 400/403/404/500 pages) use the same shape on API paths.
 """
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -197,7 +200,26 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+# While the database is unreachable (down, restarting, connection cut) a request fails with one of these; the
+# client is told to retry instead of being shown a server error. Django calls handler500 inside its except block.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = "5"
+
+
+def database_unavailable(request):
+    if is_api_path(request):
+        response = error_response(503, "database_unavailable", "The database is unreachable right now; nothing was "
+                                                               "stored. Retry in a few seconds.")
+    else:
+        response = HttpResponse("The database is unreachable right now; retry in a few seconds.\n", status=503,
+                                content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
+
+
 def server_error(request):
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
     if is_api_path(request):
         return error_response(500, "server_error", "Something went wrong on our side and was logged; retry later "
                                                    "or tell the operator.")
