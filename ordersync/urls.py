@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from ordersync.health import healthz, readyz
+from ordersync.metrics import metrics_view
 
 admin.site.site_header = "OrderSync operations"
 admin.site.site_title = "OrderSync"
@@ -16,6 +17,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("channels_integration.connectors.urls")),
