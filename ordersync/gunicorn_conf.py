@@ -7,6 +7,10 @@ and /readyz keep answering. Each thread keeps its own database connection (DATAB
 process holds up to WEB_THREADS connections; docs/OPERATIONS.md sizes PostgreSQL's max_connections from this.
 """
 
+import os
+import tempfile
+from pathlib import Path
+
 from ordersync.config import env, fail
 
 
@@ -26,3 +30,20 @@ threads = _positive("WEB_THREADS", 4)
 # Longer than the slowest bounded request (a full bulk, see docs/OPERATIONS.md) so it is never cut off.
 timeout = _positive("WEB_TIMEOUT", 60)
 graceful_timeout = 10
+
+# Request-latency metrics of all worker processes, merged at scrape time (prometheus-client multiprocess mode).
+# Set before any worker imports prometheus_client; emptied at start so a previous run's files do not count.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="ordersync-metrics-"))
+
+
+def on_starting(server):
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

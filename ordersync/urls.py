@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from console.views import landing
 from ordersync.health import healthz, readyz
+from ordersync.metrics import metrics_view
 
 admin.site.site_header = "OrderSync operations"
 admin.site.site_title = "OrderSync"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", landing, name="landing"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("channels_integration.connectors.urls")),

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ordersync.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -263,6 +264,11 @@ globals().update(celery_broker_settings(
     CELERY_BROKER_URL, queues=ORDERSYNC_QUEUES, run_dir=RUN_DIR, visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
     queue_type=CELERY_QUEUE_TYPE,
 ))
+
+# --- observability (docs/OPERATIONS.md → Metrics, Logs) -----------------------------------------------------------
+# /metrics: with a token, only `Authorization: Bearer <token>`; without one, only these client networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 
 # --- operator console (console/, docs/CONSOLE.md) --------------------------------------------------------------
 # Installed last: its post_migrate handler sets the role groups once every app's permissions exist.
