@@ -2,7 +2,9 @@
 
 Each benchmark module defines `run() -> list[dict]`; every dict has `name`, `value`, `baseline`, `unit`,
 `ratio` (value / baseline, higher is better unless `lower_is_better`), `goal` (a ratio or threshold) and
-optional `notes`. Benchmarks use their own PostgreSQL database (ordersync_bench by default) so they never touch
+optional `notes` and `series` ({label: [[seconds, value], ...]}, plotted over time). The run writes
+docs/BENCHMARKS.md and its plots (bench/report.py).
+Benchmarks use their own PostgreSQL database (ordersync_bench by default) so they never touch
 development data. `python bench/run.py inventory` runs only modules whose name contains "inventory".
 """
 
@@ -50,8 +52,21 @@ def machine() -> str:
     return f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def versions() -> dict:
+    import django
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    return {"Django": django.get_version(), "psycopg": psycopg.__version__, "PostgreSQL": postgres,
+            "Python": platform.python_version()}
+
+
 def main(argv: list[str]) -> int:
     _prepare_database()
+    started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     wanted = argv[1:] or [""]
     modules = sorted(p.stem for p in BENCH_DIR.glob("bench_*.py") if any(w in p.stem for w in wanted))
     results = []
@@ -71,8 +86,12 @@ def main(argv: list[str]) -> int:
         print(f"   ({time.monotonic() - started:.1f}s)")
     out = BENCH_DIR / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
-    print(f"\nmachine: {machine()}\nwritten: bench/results/latest.json (copy the numbers into docs/BENCHMARKS.md)")
+    run = {"machine": machine(), "versions": versions(), "started_at": started_at, "results": results}
+    (out / "latest.json").write_text(json.dumps(run, indent=2, default=str))
+    from bench.report import write_report
+
+    report = write_report(run, ROOT / "docs" / "BENCHMARKS.md")
+    print(f"\nmachine: {machine()}\nwritten: bench/results/latest.json and {report.relative_to(ROOT)}")
     return 0
 
 

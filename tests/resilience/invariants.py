@@ -36,6 +36,7 @@ NON_TRANSITION_ROWS = {RELEASE_EXPIRED}
 CREATE = "create"
 # The statuses in which an order's stock is gone (shipped) or given back: it may hold no active reservation.
 HOLDS_NO_STOCK = {Status.SHIPPED, Status.DELIVERED, Status.RETURNED, Status.CANCELLED, Status.REFUNDED}
+PARKED = "parked"  # `settled` value: pending deliveries of a disabled endpoint are expected
 ENDED_INBOUND = {InboundMessage.State.PROCESSED, InboundMessage.State.IGNORED, InboundMessage.State.FAILED}
 
 
@@ -121,14 +122,17 @@ def _receiver_views(receivers) -> dict[tuple[int, str], list]:
     return views
 
 
-def check_deliveries(report: Report, *, receivers, settled: set[str]) -> None:
+def check_deliveries(report: Report, *, receivers, settled: set[str], proxied: dict[int, int]) -> None:
     endpoints = {e.pk: e for e in Endpoint.objects.all()}
     open_states = {Delivery.State.PENDING, Delivery.State.IN_FLIGHT}
     by_event = defaultdict(dict)
     for delivery in Delivery.objects.values("pk", "event_id", "endpoint_id", "state", "lease_expires_at"):
         by_event[delivery["event_id"]][delivery["endpoint_id"]] = delivery
         report.counts[f"deliveries_{delivery['state']}"] += 1
-        if delivery["state"] in open_states or delivery["state"] not in ({Delivery.State.SUCCEEDED} | settled):
+        parked = (delivery["state"] == Delivery.State.PENDING and not endpoints[delivery["endpoint_id"]].active
+                  and PARKED in settled)  # waits for its disabled endpoint to be re-enabled, as designed
+        if not parked and (delivery["state"] in open_states
+                           or delivery["state"] not in ({Delivery.State.SUCCEEDED} | settled)):
             report.fail(f"delivery {delivery['pk']} ended {delivery['state']}")
         if delivery["state"] != Delivery.State.IN_FLIGHT and delivery["lease_expires_at"] is not None:
             report.fail(f"delivery {delivery['pk']} ({delivery['state']}) still holds a lease")
@@ -150,7 +154,7 @@ def check_deliveries(report: Report, *, receivers, settled: set[str]) -> None:
     views = _receiver_views(receivers)
     for endpoint_id, wanted in expected_ids.items():
         url = urlsplit(endpoints[endpoint_id].url)
-        requests = views.get((url.port, url.path))
+        requests = views.get((proxied.get(url.port, url.port), url.path))
         if requests is None:
             report.fail(f"no receiver given for {endpoints[endpoint_id]} ({url.geturl()})")
             continue
@@ -192,13 +196,15 @@ def check_inbound(report: Report) -> None:
             report.fail(f"inbound message {message.pk} is {message.state} without a reason")
 
 
-def check_invariants(*, receivers=(), settled: set[str] | frozenset = frozenset()) -> Report:
-    """Runs every check; `settled`: delivery states besides succeeded a test expects (dead, cancelled)."""
+def check_invariants(*, receivers=(), settled: set[str] | frozenset = frozenset(),
+                     proxied: dict[int, int] | None = None) -> Report:
+    """Runs every check; `settled`: delivery states besides succeeded a test expects (dead, cancelled, or PARKED:
+    pending on an endpoint that was disabled, e.g. by a 410); `proxied`: proxy port -> the receiver's port behind it."""
     close_old_connections()
     report = Report()
     check_stock(report)
     check_order_histories(report)
-    check_deliveries(report, receivers=receivers, settled=set(settled))
+    check_deliveries(report, receivers=receivers, settled=set(settled), proxied=proxied or {})
     check_inbound(report)
     assert not report.violations, f"{len(report.violations)} invariant violations:\n" + "\n".join(
         report.violations[:40])
@@ -208,5 +214,6 @@ def check_invariants(*, receivers=(), settled: set[str] | frozenset = frozenset(
 
 def settled_now() -> bool:
     """Nothing left to do: no delivery pending or in flight, no inbound message waiting."""
-    return not (Delivery.objects.filter(state__in=[Delivery.State.PENDING, Delivery.State.IN_FLIGHT]).exists()
+    open_ = Delivery.objects.filter(state__in=[Delivery.State.PENDING, Delivery.State.IN_FLIGHT], endpoint__active=True)
+    return not (open_.exists() or Delivery.objects.filter(state=Delivery.State.IN_FLIGHT).exists()
                 or InboundMessage.objects.exclude(state__in=ENDED_INBOUND).exists())
