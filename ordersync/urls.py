@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from console.views import landing
+from console.views import dashboard, landing
 from ordersync.health import healthz, readyz
 
 admin.site.site_header = "OrderSync operations"
 admin.site.site_title = "OrderSync"
+admin.site.index_template = "admin/console/index.html"  # the dashboard link first
 
 api_v1 = [
     path("", include("orders.urls")),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", landing, name="landing"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="console-dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("channels_integration.connectors.urls")),
