@@ -21,6 +21,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="console-dashboard"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("", include("channels_integration.connectors.urls")),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
