@@ -1,7 +1,10 @@
-"""Pages of the console outside admin's own: the landing page at `/`."""
+"""Pages of the console outside admin's own: the landing page at `/` and the dashboard."""
 
+from django.contrib import admin
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 
 def landing(request):
@@ -13,3 +16,15 @@ def landing(request):
         (reverse("readyz"), "Readiness", "database and broker reachable"),
     ]
     return render(request, "console/landing.html", {"links": links})
+
+
+def dashboard(request):
+    from console import dashboard as figures
+
+    series = figures.orders_per_hour()
+    context = {
+        **admin.site.each_context(request), "title": _("Dashboard"), "chart": mark_safe(figures.bars_svg(series)),
+        "series_totals": {code: sum(values) for code, values in series.items()},
+        "endpoints": figures.endpoint_health(), "stuck": figures.stuck_orders(), **figures.totals(),
+    }
+    return render(request, "admin/console/dashboard.html", context)

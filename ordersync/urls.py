@@ -3,12 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from console.views import landing
+from console.views import dashboard, landing
 from ordersync.health import healthz, readyz
 from ordersync.metrics import metrics_view
 
 admin.site.site_header = "OrderSync operations"
 admin.site.site_title = "OrderSync"
+admin.site.index_template = "admin/console/index.html"  # the dashboard link first
 
 api_v1 = [
     path("", include("orders.urls")),
@@ -20,7 +21,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="console-dashboard"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("", include("channels_integration.connectors.urls")),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),

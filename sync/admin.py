@@ -2,11 +2,14 @@
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from console.bulk import confirmed_action
 from ordersync.admin import ReadOnlyAdmin
 from sync import selectors, services
 from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
 from sync.services.endpoints import breaker_state
+from sync.services.operations import CANCELLABLE, REPLAYABLE
 
 
 @admin.register(Endpoint)
@@ -64,11 +67,11 @@ class EndpointAdmin(ReadOnlyAdmin):
         # Replaying changes deliveries, not the endpoint: it takes the permission that replaying one delivery takes.
         return request.user.has_perm("sync.change_delivery")
 
-    @admin.action(description="Replay dead deliveries", permissions=["replay"])
-    def replay_dead(self, request, queryset):
-        ids = Delivery.objects.filter(endpoint__in=queryset, state=Delivery.State.DEAD).values_list("pk", flat=True)
-        count = services.deliveries_replay(delivery_ids=list(ids))
-        self.message_user(request, f"Re-queued {count} dead deliveries.", messages.SUCCESS)
+    @confirmed_action(description=_("Replay dead deliveries"), permission="replay")
+    def replay_dead(self, request, queryset, data):
+        dead = list(Delivery.objects.filter(endpoint__in=queryset, state=Delivery.State.DEAD).order_by("pk"))
+        count = services.deliveries_replay(delivery_ids=[d.pk for d in dead])
+        return _("Re-queued %(n)d dead deliveries.") % {"n": count}, [], dead
 
 
 class AttemptInline(admin.TabularInline):
@@ -97,17 +100,18 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def topic(self, obj):
         return obj.event.topic
 
-    @admin.action(description="Replay (re-queue with a fresh schedule)", permissions=["operate"])
-    def replay(self, request, queryset):
-        count = services.deliveries_replay(delivery_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Re-queued {count} deliveries.", messages.SUCCESS)
+    @confirmed_action(description=_("Replay (re-queue with a fresh schedule)"), permission="operate")
+    def replay(self, request, queryset, data):
+        selected = list(queryset.filter(state__in=REPLAYABLE).order_by("pk"))
+        count = services.deliveries_replay(delivery_ids=[d.pk for d in selected])
+        return _("Re-queued %(n)d deliveries.") % {"n": count}, [], selected
 
-    @admin.action(description="Cancel (skip; later events of the order may go)", permissions=["operate"])
-    def cancel(self, request, queryset):
-        count = services.deliveries_cancel(
-            delivery_ids=list(queryset.values_list("pk", flat=True)), reason=f"cancelled by {request.user}"
-        )
-        self.message_user(request, f"Cancelled {count} deliveries.", messages.SUCCESS)
+    @confirmed_action(description=_("Cancel (skip; later events of the order may go)"), permission="operate")
+    def cancel(self, request, queryset, data):
+        selected = list(queryset.filter(state__in=CANCELLABLE).order_by("pk"))
+        count = services.deliveries_cancel(delivery_ids=[d.pk for d in selected],
+                                           reason=f"cancelled by {request.user.get_username()}")
+        return _("Cancelled %(n)d deliveries.") % {"n": count}, [], selected
 
 
 @admin.register(Event)

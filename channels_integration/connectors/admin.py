@@ -3,12 +3,14 @@ and a re-process action that sends the same task again, recorded with the operat
 
 import json
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from channels_integration.connectors.inbound import REPROCESSABLE, inbound_reprocess
 from channels_integration.models import InboundMessage, Reconciliation
+from console.bulk import confirmed_action
 from ordersync.admin import ReadOnlyAdmin
 
 # A message body can be 2 MB; the page shows this much of it.
@@ -67,16 +69,15 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     def has_reprocess_permission(self, request):
         return request.user.has_perm("channels_integration.reprocess_inboundmessage")
 
-    @admin.action(description="Re-process selected messages (failed, ignored or deferred)",
-                  permissions=["reprocess"])
-    def reprocess(self, request, queryset):
+    @confirmed_action(description=_("Re-process selected messages (failed, ignored or deferred)"),
+                      permission="reprocess")
+    def reprocess(self, request, queryset, data):
+        # The message itself records who asked (reprocessed_by), so no admin log entry is added.
         ids = inbound_reprocess(message_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         skipped = queryset.count() - len(ids)
-        self.message_user(request, f"{len(ids)} message(s) queued for processing again.", messages.SUCCESS)
-        if skipped:
-            states = ", ".join(REPROCESSABLE)
-            self.message_user(request, f"{skipped} skipped: only {states} messages are re-processed.",
-                              messages.WARNING)
+        refused = [_("%(n)d skipped: only %(states)s messages are re-processed.") % {
+            "n": skipped, "states": ", ".join(REPROCESSABLE)}] if skipped else []
+        return _("%(n)d message(s) queued for processing again.") % {"n": len(ids)}, refused, []
 
 
 @admin.register(Reconciliation)

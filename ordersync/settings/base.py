@@ -276,6 +276,10 @@ INSTALLED_APPS += ["axes", "console"]
 # Password guessing: django-axes counts failed logins per username and address; AxesMiddleware (last) answers a
 # locked-out login with 429. Unlock with `manage.py axes_reset_username <name>` or by deleting the attempt in admin.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+# English and Simplified Chinese, chosen by the browser (Accept-Language) or the switch posting to /i18n/setlang/.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+                  "django.middleware.locale.LocaleMiddleware")
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

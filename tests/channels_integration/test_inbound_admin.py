@@ -60,7 +60,8 @@ def test_the_message_page_shows_the_body_pretty_printed_headers_and_error(client
 def test_reprocess_needs_its_permission_and_records_the_operator(client, failed, shop):
     viewer = staff(name="viewer")
     client.force_login(viewer)
-    refused = client.post(reverse(CHANGELIST), {"action": "reprocess", "_selected_action": [failed[0].pk]})
+    refused = client.post(reverse(CHANGELIST), {"action": "reprocess", "_selected_action": [failed[0].pk],
+                                                "post": "yes"})
     assert refused.status_code == 200  # Django answers an unknown action by showing the list again
     assert InboundMessage.objects.get(pk=failed[0].pk).state == "failed"
 
@@ -68,8 +69,11 @@ def test_reprocess_needs_its_permission_and_records_the_operator(client, failed,
     client.force_login(operator)
     # Stand-in for fixing the cause (here: the body itself) before pressing the button.
     InboundMessage.objects.filter(pk=failed[0].pk).update(body=encode(shopify_order(order_id=100)))
-    response = client.post(reverse(CHANGELIST), {"action": "reprocess", "_selected_action": [failed[0].pk]},
-                           follow=True)
+    confirm = client.post(reverse(CHANGELIST), {"action": "reprocess", "_selected_action": [failed[0].pk]})
+    assert "Yes, go ahead" in confirm.content.decode()  # a confirmation page first
+    assert InboundMessage.objects.get(pk=failed[0].pk).state == "failed"
+    response = client.post(reverse(CHANGELIST), {"action": "reprocess", "_selected_action": [failed[0].pk],
+                                                 "post": "yes"}, follow=True)
     assert "1 message(s) queued for processing again" in response.content.decode()
     message = InboundMessage.objects.get(pk=failed[0].pk)
     assert (message.state, message.reprocessed_by, message.reprocessed_at is not None) == ("received", operator,

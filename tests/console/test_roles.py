@@ -8,6 +8,7 @@ from console.roles import OPERATOR_PERMISSIONS, ROLES
 
 # Which role is offered each state-changing admin action: an operator repairs, only an admin deletes or unlocks.
 OPERATOR_ACTIONS = {
+    "orders.Order": {"cancel_orders", "release_holds"},
     "sync.Endpoint": {"enable", "disable", "replay_dead"},
     "sync.Delivery": {"replay", "cancel"},
     "sync.OperatorAlert": {"resolve"},

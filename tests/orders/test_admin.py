@@ -81,8 +81,8 @@ def test_staff_without_the_permission_cannot_transition(client, channel, skus):
     order = make_order(channel, Status.NEW)
     client.force_login(staff("hold_order"))
     response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]),
-                           {"reason": "nope"}, follow=True)
-    assert "may not cancel" in response.content.decode()
+                           {"reason": "nope"})
+    assert response.status_code == 403
     assert Order.objects.get(pk=order.pk).status == Status.NEW
     assert not OrderStatusChange.objects.filter(order=order, transition="cancel").exists()
 
@@ -114,7 +114,7 @@ def test_a_superuser_is_never_offered_the_system_only_expire(client, channel, sk
     offered = [t["name"] for t in response.context["transitions"]]
     assert offered == ["cancel", "hold", "pay"]
     html = response.content.decode()
-    assert 'value="expire"' not in html and ">Mark paid</button>" in html
-    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "expire"]), follow=True)
-    assert "system only" in response.content.decode()
+    assert 'data-transition="expire"' not in html and ">Mark paid</a>" in html
+    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "expire"]))
+    assert response.status_code == 403
     assert Order.objects.get(pk=order.pk).status == Status.NEW

@@ -54,6 +54,7 @@ def seeded(db):
     email = notification_endpoint_ensure()
     ChannelNotificationSettings.objects.create(channel=channel)
     make_order(channel, Status.NEW)  # with its lines, history, reservations and ledger rows
+    make_order(channel, Status.ON_HOLD)  # a hold to release
     deliver_pending(email)  # its order.created email: a sent notification to resend
     active, _ = make_endpoint(url="http://127.0.0.1:9/active")
     disabled, _ = make_endpoint(url="http://127.0.0.1:9/disabled")
@@ -117,7 +118,7 @@ def run_action(client, model_admin, name: str, user: User, selected: list):
     client.force_login(user)
     return client.post(
         reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        {"action": name, "_selected_action": selected, "index": 0, "post": "yes"},
+        {"action": name, "_selected_action": selected, "index": 0, "post": "yes", "reason": "walk"},
     )
 
 

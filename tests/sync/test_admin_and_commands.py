@@ -51,10 +51,10 @@ def test_delivery_change_page_shows_attempts_and_bulk_actions_go_through_service
     assert page.status_code == 200 and b"duration" in page.content.lower()
     ids = list(Delivery.objects.filter(state="pending").values_list("pk", flat=True)[:3])
     admin_client.post(reverse("admin:sync_delivery_changelist"),
-                      {"action": "cancel", "_selected_action": ids})
+                      {"action": "cancel", "_selected_action": ids, "post": "yes"})  # confirmed
     assert Delivery.objects.filter(pk__in=ids, state="cancelled").count() == 3
     admin_client.post(reverse("admin:sync_delivery_changelist"),
-                      {"action": "replay", "_selected_action": ids})
+                      {"action": "replay", "_selected_action": ids, "post": "yes"})
     assert Delivery.objects.filter(pk__in=ids, state="pending").count() == 3
 
 
