@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "sync",
     "inventory",
     "orders",
+    "compliance",
     "channels_integration",
     "notifications",
     "analytics",
