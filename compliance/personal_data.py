@@ -6,11 +6,14 @@ like personal data (or a JSON/binary payload) that is in neither."""
 
 import hashlib
 import json
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, TextField
+from django.db.models import Max, Q, TextField
 from django.db.models.functions import Cast
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from channels_integration.models import InboundMessage
 from compliance.models import Erasure
@@ -48,13 +51,17 @@ def _orders(email: str):
 
 
 def _related(email: str, order_ids: list[int]) -> dict:
+    """The rows about these orders, and (given an email) those addressed to it or echoing it."""
+    by_email = Q(recipient__iexact=email) if email else Q(pk__in=[])
+    replies = Q(response_body__id__in=order_ids)
+    if email:
+        replies |= Q(text__icontains=json.dumps(email)[1:-1])
     return {
         "inbound_messages": InboundMessage.objects.filter(order_id__in=order_ids).order_by("id"),
-        "notifications": Notification.objects.filter(Q(order_id__in=order_ids) | Q(recipient__iexact=email))
-        .order_by("id"),
+        "notifications": Notification.objects.filter(Q(order_id__in=order_ids) | by_email).order_by("id"),
         "events": Event.objects.filter(order_id__in=order_ids).order_by("created_at"),
-        "idempotency_records": IdempotencyRecord.objects.annotate(text=Cast("response_body", TextField())).filter(
-            text__icontains=json.dumps(email)[1:-1]).order_by("id"),
+        "idempotency_records": IdempotencyRecord.objects.annotate(text=Cast("response_body", TextField()))
+        .filter(replies).order_by("id"),
     }
 
 
@@ -137,5 +144,29 @@ def _erase(*, email, actor, force, orders, related, progress) -> Erasure:
     # Stored replay answers of the API; without them a replay is answered from the (anonymised) order itself.
     counts["idempotency_records"] = IdempotencyRecord.objects.filter(
         pk__in=list(related["idempotency_records"].values_list("pk", flat=True))).delete()[0]
-    return Erasure.objects.create(email_sha256=hashlib.sha256(email.strip().lower().encode()).hexdigest(),
+    digest = hashlib.sha256(email.lower().encode()).hexdigest() if email else ""
+    return Erasure.objects.create(email_sha256=digest,
                                   actor=actor, forced=force, counts=counts, order_ids=[o.pk for o in orders])
+
+
+def orders_retention_due(*, now, days: int, limit: int = 500) -> list[int]:
+    """Finished orders not yet anonymised whose last status change is more than `days` old."""
+    cutoff = now - timedelta(days=days)
+    return list(Order.objects.filter(status__in=DONE).exclude(customer_name=ERASED)
+                .annotate(done_at=Max("status_changes__created_at")).filter(done_at__lt=cutoff)
+                .order_by("id").values_list("id", flat=True)[:limit])
+
+
+def orders_anonymise_retained(*, now=None, days: int | None = None) -> Erasure | None:
+    """The retention sweep: anonymises finished orders older than ORDER_RETENTION_DAYS (0: never), with their
+    inbound messages, notifications, event payloads and replay answers; one Erasure row per run."""
+    days = settings.ORDER_RETENTION_DAYS if days is None else days
+    if days <= 0:
+        return None
+    with transaction.atomic():
+        ids = orders_retention_due(now=now or timezone.now(), days=days)
+        orders = list(Order.objects.filter(pk__in=ids).order_by("id").select_for_update(skip_locked=True))
+        if not orders:
+            return None
+        return _erase(email="", actor="system:retention", force=False, orders=orders,
+                      related=_related("", [o.pk for o in orders]), progress=lambda it, **kw: it)
