@@ -66,8 +66,12 @@ class ComplianceHoldAdmin(ReadOnlyAdmin):
     def failed_rules(self, obj):
         return "; ".join(f["detail"] for f in obj.failures)
 
-    def has_decide_permission(self, request):
-        return request.user.has_perm("compliance.decide_compliancehold")
+    # Deciding needs the compliance permission and the order transition it runs (order_transition checks it too).
+    def has_release_permission(self, request):
+        return request.user.has_perms(["compliance.decide_compliancehold", "orders.release_order"])
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perms(["compliance.decide_compliancehold", "orders.cancel_order"])
 
     def _decide(self, request, queryset, service, verb):
         reason = request.POST.get("reason", "")
@@ -79,11 +83,11 @@ class ComplianceHoldAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, f"Order {order.number}: {verb} done, now {order.status}.", messages.SUCCESS)
 
-    @admin.action(description="Release the selected orders (reason required)", permissions=["decide"])
+    @admin.action(description="Release the selected orders (reason required)", permissions=["release"])
     def release(self, request, queryset):
         self._decide(request, queryset, compliance_release, "release")
 
-    @admin.action(description="Cancel the selected orders (reason required)", permissions=["decide"])
+    @admin.action(description="Cancel the selected orders (reason required)", permissions=["cancel"])
     def cancel(self, request, queryset):
         self._decide(request, queryset, compliance_cancel, "cancel")
 
