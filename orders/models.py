@@ -29,6 +29,7 @@ class Order(ConcurrentTransitionMixin, OrderLifecycle, models.Model):
     language = models.CharField(max_length=10, default="en")
     shipping_address = models.JSONField(default=dict)
     billing_address = models.JSONField(default=dict)
+    age_verified = models.BooleanField(default=False, help_text="The channel verified the customer's age.")
     placed_at = models.DateTimeField()
     payment_reference = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)

@@ -13,7 +13,7 @@ from orders.models import ORDER_AMOUNTS, OrderStatusChange
 from orders.money import CURRENCY_EXPONENTS, decimals_of, money_str
 from orders.services import BULK_MAX_ORDERS
 from ordersync.api import ApiError
-from ordersync.fields import StrictIntegerField, Text
+from ordersync.fields import StrictBooleanField, StrictIntegerField, Text
 
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 200
@@ -91,6 +91,8 @@ class OrderInSerializer(serializers.Serializer):
     shipping_address = AddressSerializer(required=False)
     billing_address = AddressSerializer(required=False)
     placed_at = SafeDateTimeField(required=False, help_text="When the customer placed it; defaults to now.")
+    age_verified = StrictBooleanField(required=False,
+                                      help_text="The channel verified the customer's age (restricted SKUs need it).")
     shipping_total = Money(required=False)
     tax_total = Money(required=False)
     discount_total = Money(required=False)

@@ -22,6 +22,7 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 
+from compliance.screening import compliance_screen_many
 from inventory.selectors import sku_refusals, stock_preview_many
 from inventory.services import InsufficientStock, LineRequest, OrderStock, UnknownSku, stock_reserve_many
 from orders.actors import Actor
@@ -165,8 +166,11 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
             line.order = order
     OrderLine.objects.bulk_create([line for _order, lines in built for line in lines])
     expires_at = reservation_expiry(channel)
-    # Zero-price orders are held for review and reserve nothing, as in single ingest; their SKUs are still checked.
-    review = {order.pk: {ln.sku for ln in lines} for order, lines in built if needs_price_review(order)}
+    held = compliance_screen_many(built=built)
+    # Zero-price orders and those failing a compliance rule are held and reserve nothing, as in single ingest;
+    # their SKUs are still checked.
+    review = {order.pk: {ln.sku for ln in lines} for order, lines in built
+              if order.pk in held or needs_price_review(order)}
     requests = [
         OrderStock(order_id=order.pk, expires_at=expires_at,
                    lines=[LineRequest(line_id=ln.pk, sku_code=ln.sku, quantity=ln.quantity) for ln in lines])
@@ -179,7 +183,7 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
     for entry, (order, _lines) in zip(todo, built, strict=True):
         changes.append(status_change_row(order=order, from_status="", transition="create", actor=actor))
         if order.pk in review and order.pk not in outcomes:
-            changes.append(hold_for_review(order=order))
+            changes += held.get(order.pk) or [hold_for_review(order=order)]
             continue
         outcome = outcomes[order.pk]
         if not isinstance(outcome, UnknownSku | InsufficientStock):

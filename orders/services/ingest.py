@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from compliance.screening import compliance_screen
 from inventory.codes import sku_code_problem
 from inventory.selectors import sku_refusals
 from inventory.services import InsufficientStock, LineRequest, UnknownSku, stock_reserve
@@ -70,6 +71,8 @@ def order_body_hash(data: dict) -> str:
         canonical["currency"] = data["currency"]
     if data.get("placed_at") is not None:
         canonical["placed_at"] = data["placed_at"].astimezone(UTC).isoformat()
+    if data.get("age_verified"):
+        canonical["age_verified"] = True
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -161,6 +164,7 @@ def build_order(*, channel, data: dict) -> tuple[Order, list[OrderLine]]:
         language=data.get("language") or "en",
         shipping_address=data.get("shipping_address") or {},
         billing_address=data.get("billing_address") or {},
+        age_verified=bool(data.get("age_verified")),
         placed_at=data["placed_at"],
         body_hash=data["body_hash"],
     )
@@ -273,7 +277,7 @@ def create_order(*, channel, data: dict, actor: Actor, hold_reason: str = "") ->
     if hold_reason:
         changes.append(_system_hold(order=order, reason=hold_reason, payload={"rule": "channel"}))
     else:
-        changes += reserve_or_hold(order=order, lines=lines, actor=actor)
+        changes += compliance_screen(order=order, lines=lines) or reserve_or_hold(order=order, lines=lines, actor=actor)
     OrderStatusChange.objects.bulk_create(changes)
     publish_created(order=order, lines=lines, actor=actor)
     return order

@@ -7,6 +7,7 @@ from django.db import OperationalError, transaction
 from django_fsm import ConcurrentTransition, can_proceed
 from psycopg.errors import LockNotAvailable
 
+from compliance.screening import compliance_gate
 from inventory.services import (
     InsufficientStock,
     LineRequest,
@@ -146,6 +147,7 @@ def order_transition(*, order_id: int, name: str, actor: Actor, payload: dict | 
     transition_authorise(actor=actor, name=name)
     # JSON-native from here on: it is stored on the audit row as given, amounts in their currency's precision.
     payload = _amount_in_precision(json.loads(json.dumps(payload or {}, default=str)))
+    compliance_gate(order_id=order_id, name=name, actor=actor)
     with transaction.atomic():
         order = _lock(order_id, actor.channel_id)
         if not can_proceed(getattr(order, name), check_conditions=False):

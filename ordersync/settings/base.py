@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "sync",
     "inventory",
     "orders",
+    "compliance",
     "channels_integration",
     "notifications",
     "analytics",
@@ -181,6 +182,9 @@ CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
     "task": "orders.expire_unpaid_orders",
     "schedule": timedelta(seconds=env.int("ORDERS_EXPIRY_INTERVAL_SECONDS", default=60)),
 }
+# Personal data of finished orders is anonymised this many days after their last status change (0: kept).
+ORDER_RETENTION_DAYS = env.int("ORDER_RETENTION_DAYS", default=0)
+CELERY_BEAT_SCHEDULE["compliance-retention"] = {"task": "compliance.retention_sweep", "schedule": timedelta(hours=1)}
 
 LOGGING = {
     "version": 1,

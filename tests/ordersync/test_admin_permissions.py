@@ -18,12 +18,15 @@ from channels_integration.connectors.inbound import inbound_receive
 from channels_integration.connectors.payload import Identity
 from channels_integration.models import Reconciliation
 from channels_integration.services import api_key_create, channel_create, sku_mapping_upsert
+from compliance.models import ComplianceRule, Erasure
+from compliance.services import rule_save
 from inventory.catalog import allocation_set
 from notifications.models import ChannelNotificationSettings
 from notifications.services import notification_endpoint_ensure
 from orders.fsm import Status
 from sync.models import Delivery, OperatorAlert
 from sync.services import endpoint_disable
+from tests.compliance.conftest import ingest
 from tests.notifications.conftest import deliver_pending
 from tests.orders.factories import make_order, stock_skus
 from tests.sync.factories import make_endpoint, publish
@@ -65,6 +68,11 @@ def seeded(db):
     OperatorAlert.objects.create(kind=OperatorAlert.Kind.DELIVERY_DEAD, endpoint=active, delivery=dead,
                                  message="dead")
     endpoint_disable(endpoint_id=disabled.pk, reason="seeded")
+    # Last, so no order above is held by it: an order on hold for a compliance rule, to release or cancel.
+    rule_save(rule=ComplianceRule(name="walk", kind="blocked_country", countries=["GB"]),
+              user=User.objects.create_superuser("rule-editor", password="pw"))
+    ingest(channel, external_id="walk-held")
+    Erasure.objects.create(email_sha256="", actor="walk", counts={}, order_ids=[])  # the erasure log's row
     promotion_create(name="seeded sale", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1),
                      uplift_percent=50)
     AccessAttempt.objects.create(username="guesser", ip_address="127.0.0.1", failures_since_start=9,
@@ -118,7 +126,7 @@ def run_action(client, model_admin, name: str, user: User, selected: list):
     client.force_login(user)
     return client.post(
         reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        {"action": name, "_selected_action": selected, "index": 0, "post": "yes", "reason": "walk"},
+        {"action": name, "_selected_action": selected, "index": 0, "post": "yes", "reason": "admin walk"},
     )
 
 
