@@ -20,3 +20,17 @@ def recycle_database_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.task_prerun.connect
+def bind_task_log_context(task_id=None, task=None, args=(), kwargs=None, **_ignored) -> None:
+    from ordersync.logs import task_context_bind
+
+    task_context_bind(task=task, task_id=task_id, args=args or (), kwargs=kwargs or {})
+
+
+@signals.task_postrun.connect
+def clear_task_log_context(**_ignored) -> None:
+    from structlog.contextvars import clear_contextvars
+
+    clear_contextvars()

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ordersync.config import env, fail
+from ordersync.logs import logging_config
 
 
 def _positive(name: str, default: int) -> int:
@@ -30,6 +31,16 @@ threads = _positive("WEB_THREADS", 4)
 # Longer than the slowest bounded request (a full bulk, see docs/OPERATIONS.md) so it is never cut off.
 timeout = _positive("WEB_TIMEOUT", 60)
 graceful_timeout = 10
+
+# gunicorn's own lines (start-up, worker restarts, timeouts) in the same format as the application's: JSON where the
+# settings are production's (their default), or whatever LOG_FORMAT says.
+_PRODUCTION = os.environ.get("DJANGO_SETTINGS_MODULE", "") in ("ordersync.settings.production", "bench.settings")
+if env.str("LOG_FORMAT", default="json" if _PRODUCTION else "plain") == "json":
+    logconfig_dict = {
+        **logging_config(fmt="json", level=env.str("LOG_LEVEL", default="INFO")),
+        "loggers": {name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+                    for name in ("gunicorn.error", "gunicorn.access")},
+    }
 
 # Request-latency metrics of all worker processes, merged at scrape time (prometheus-client multiprocess mode).
 # Set before any worker imports prometheus_client; emptied at start so a previous run's files do not count.

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
+from structlog.contextvars import bound_contextvars
 
 from sync.dispatch import drain_nudge, drain_started
 from sync.send import Claim, Outcome, send
@@ -27,13 +28,20 @@ log = logging.getLogger(__name__)
 
 def _send_on_thread(claim: Claim) -> Outcome:
     started = timezone.now()
-    try:
-        return send(claim)
-    except Exception as exc:  # a bug in building the request is a failed attempt, not a lost batch
-        log.exception("sync: sending delivery %s failed", claim.delivery.pk)
-        return Outcome(started_at=started, duration_ms=0, error=f"{type(exc).__name__}: {exc}")
-    finally:
-        connections.close_all()  # a handler may have used the ORM on this thread
+    # A send thread starts with an empty log context: every line it logs names the delivery it is about.
+    with bound_contextvars(delivery_id=claim.delivery.pk, endpoint=claim.endpoint.name,
+                           event_id=claim.event.pk, order_id=claim.event.order_id, attempt=claim.attempt):
+        try:
+            outcome = send(claim)
+        except Exception as exc:  # a bug in building the request is a failed attempt, not a lost batch
+            log.exception("sync: sending delivery %s failed", claim.delivery.pk)
+            return Outcome(started_at=started, duration_ms=0, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()  # a handler may have used the ORM on this thread
+        log.log(logging.DEBUG if outcome.ok else logging.WARNING, "sync: delivery %s attempt %s: %s in %s ms",
+                claim.delivery.pk, claim.attempt, outcome.status_code or outcome.error or "done", outcome.duration_ms,
+                extra={"status_code": outcome.status_code, "duration_ms": outcome.duration_ms})
+        return outcome
 
 
 class _Sender:
