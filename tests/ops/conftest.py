@@ -9,6 +9,7 @@ from django.conf import settings
 
 from tests.harness.celery_worker import test_database_url, wait_until
 from tests.harness.http_server import free_port
+from tests.harness.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "scrape-token-for-tests"
@@ -49,13 +50,7 @@ class WebServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process_group(self.proc)
 
 
 @pytest.fixture

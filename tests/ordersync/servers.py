@@ -10,10 +10,8 @@ Each server's PostgreSQL connections carry a unique `application_name` (`server.
 exactly that server's backends in pg_stat_activity.
 """
 
-import contextlib
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from django.db import connection
 
 from tests.harness.celery_worker import test_database_url
 from tests.harness.http_server import free_port
+from tests.harness.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNSERVER = f"{sys.executable} manage.py runserver --noreload 127.0.0.1:$PORT"
@@ -90,14 +89,7 @@ class WebServer:
         raise AssertionError(f"web server not listening after {timeout}s:\n{self.log()[-4000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process_group(self.proc)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ and walks them through their lifecycle from several threads at once, remembering
 import contextlib
 import http.client
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import requests
 
 from tests.harness.http_server import free_port
+from tests.harness.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 LIFECYCLE = ("pay", "start_fulfilment", "ship", "deliver")
@@ -90,14 +90,7 @@ class WebServer:
         return [self.proc.pid, *sorted(children_of(self.proc.pid))]
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process_group(self.proc)
 
 
 class Shop:
