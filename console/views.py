@@ -28,3 +28,12 @@ def dashboard(request):
         "endpoints": figures.endpoint_health(), "stuck": figures.stuck_orders(), **figures.totals(),
     }
     return render(request, "admin/console/dashboard.html", context)
+
+
+def forecast(request):
+    """The forecast chart and capacity advice of `manage.py forecast` (7 days, every channel), fitted at most once
+    per FORECAST_CACHE_SECONDS per process: a fit with its backtest takes seconds."""
+    from console.forecast import forecast_figures
+
+    context = {**admin.site.each_context(request), "title": _("Forecast and capacity"), **forecast_figures()}
+    return render(request, "admin/console/forecast.html", context)

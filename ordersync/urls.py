@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from console.views import dashboard, landing
+from console.views import dashboard, forecast, landing
 from ordersync.health import healthz, readyz
 from ordersync.metrics import metrics_view
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="console-dashboard"),
+    path("admin/dashboard/forecast/", admin.site.admin_view(forecast), name="console-forecast"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
