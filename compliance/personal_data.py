@@ -34,6 +34,7 @@ PERSONAL_FIELDS = {
 }
 NOT_PERSONAL = {
     "auth.User": "staff accounts, not customers",
+    "axes": "operators' failed admin logins (username, address) kept by django-axes for lockouts, not customers",
     "auth.Permission": "permission names", "auth.Group": "group names",
     "sync.Endpoint": "downstream system settings", "sync.Attempt": "a receiver's answer excerpt",
     "inventory.Sku": "product names", "inventory.Warehouse": "warehouse names", "inventory.SkuChange": "catalog audit",
