@@ -13,6 +13,6 @@ URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<p
 class ExceptionReporterFilter(SafeExceptionReporterFilter):
     def cleanse_setting(self, key, value):
         value = super().cleanse_setting(key, value)
-        if isinstance(value, str):
-            return URL_PASSWORD.sub(lambda m: m["head"] + self.cleansed_substitute + m["tail"], value)
+        if isinstance(value, str):  # also true of a lazy string (a LazyObject passes for its class): render it
+            return URL_PASSWORD.sub(lambda m: m["head"] + self.cleansed_substitute + m["tail"], str(value))
         return value
