@@ -75,12 +75,14 @@ def test_every_transition_has_the_specified_scope_topic_permission_and_body():
 
 
 def test_the_api_body_and_the_admin_form_take_the_fields_each_transition_declares():
-    from orders.admin import PAYLOAD_FIELDS
+    from orders.admin import TransitionForm
     from orders.api.serializers import TransitionInSerializer
 
     fields = set(TransitionInSerializer().fields)
     for spec in TRANSITIONS.values():
-        assert set(spec.inputs) <= fields and set(spec.inputs) <= set(PAYLOAD_FIELDS), spec.name
+        form = TransitionForm(spec=spec)
+        assert set(spec.inputs) <= fields and list(form.fields) == list(spec.inputs), spec.name
+        assert {name for name, field in form.fields.items() if field.required} == set(spec.required), spec.name
 
 
 def test_nothing_leaves_the_terminal_states():
