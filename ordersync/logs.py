@@ -36,6 +36,9 @@ def mask_secrets(text: str) -> str:
 
 
 def redact(_logger, _method, event_dict: dict) -> dict:
+    # logging's Formatter leaves the rendered message on the record, so ExtraAdder copies it beside `event`.
+    if event_dict.get("message") == event_dict.get("event"):
+        del event_dict["message"]
     for key, value in event_dict.items():
         if _SECRET_KEYS.search(key):
             event_dict[key] = "[redacted]"
