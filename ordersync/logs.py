@@ -80,6 +80,20 @@ def logging_config(*, fmt: str, level: str) -> dict:
     }
 
 
+def log_settings(*, default_format: str) -> dict:
+    """LOG_FORMAT (from the environment, else `default_format`), LOG_LEVEL, LOGGING and Celery's root-logger choice
+    for a settings module: with JSON logs the worker keeps them (Celery would otherwise put its own text format on
+    the root logger)."""
+    from ordersync.config import env, fail
+
+    fmt = env.str("LOG_FORMAT", default=default_format)
+    if fmt not in ("plain", "json"):
+        fail(f"LOG_FORMAT={fmt!r} must be plain or json")
+    level = env.str("LOG_LEVEL", default="INFO")
+    return {"LOG_FORMAT": fmt, "LOG_LEVEL": level, "LOGGING": logging_config(fmt=fmt, level=level),
+            "CELERY_WORKER_HIJACK_ROOT_LOGGER": fmt != "json"}
+
+
 def configure_structlog() -> None:
     """structlog's own loggers (structlog.get_logger) hand their events to stdlib logging, so one formatter renders
     everything."""

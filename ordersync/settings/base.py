@@ -10,7 +10,7 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from ordersync.brokers import celery_broker_settings
 from ordersync.config import broker_from_env, database_settings, env, fail
-from ordersync.logs import configure_structlog, logging_config
+from ordersync.logs import configure_structlog, log_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 RUN_DIR = Path(env.str("ORDERSYNC_RUN_DIR", default=str(BASE_DIR / ".run")))
@@ -189,14 +189,8 @@ ORDER_RETENTION_DAYS = env.int("ORDER_RETENTION_DAYS", default=0)
 CELERY_BEAT_SCHEDULE["compliance-retention"] = {"task": "compliance.retention_sweep", "schedule": timedelta(hours=1)}
 
 # Logs (ordersync/logs.py, docs/OPERATIONS.md → Logs): plain text here and in `make run`, JSON lines in production.
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-if LOG_FORMAT not in ("plain", "json"):
-    fail(f"LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
-LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+globals().update(log_settings(default_format="plain"))
 configure_structlog()
-# With JSON logs the worker keeps them (Celery would otherwise put its own text format on the root logger).
-CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 # Inventory: the stock feed publisher is nudged after each change; the beat entry catches anything missed.
 INVENTORY_STOCK_FEED_INTERVAL = timedelta(seconds=env.int("INVENTORY_STOCK_FEED_INTERVAL_SECONDS", default=10))

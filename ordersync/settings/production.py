@@ -1,6 +1,6 @@
-from ordersync.logs import logging_config
+from ordersync.logs import log_settings
 from ordersync.settings.base import *  # noqa: F403
-from ordersync.settings.base import LOG_LEVEL, SECRET_KEY, env, fail
+from ordersync.settings.base import SECRET_KEY, env, fail
 
 DEBUG = False
 if SECRET_KEY.startswith("dev-") or len(SECRET_KEY) < 50:
@@ -21,8 +21,4 @@ STORAGES = {
 }
 
 # A log pipeline parses JSON lines; LOG_FORMAT=plain keeps text for a person tailing one host.
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-if LOG_FORMAT not in ("plain", "json"):
-    fail(f"LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
-LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
-CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+globals().update(log_settings(default_format="json"))
