@@ -1,5 +1,6 @@
-"""The shared channel fixtures (../shared/fixtures/channels beside the repository) and variants built from them,
-plus signing as Shopify and WooCommerce sign."""
+"""The real Shopify and WooCommerce payloads (tests/fixtures/channels, copied verbatim from the project's
+../shared/fixtures/channels so a clone anywhere runs the suite) and variants built from them, plus signing as
+Shopify and WooCommerce sign."""
 
 import base64
 import copy
@@ -8,24 +9,13 @@ import hmac
 import json
 import uuid
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@cache
-def fixtures_dir() -> Path:
-    """../shared beside the repository (CI, the main checkout); a worktree finds it further up."""
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "fixtures" / "channels"
-        if candidate.is_dir():
-            return candidate
-    raise AssertionError(f"no shared/fixtures/channels beside {ROOT} or above it; copy shared/ next to the repo")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "channels"
 
 
 def fixture(name: str) -> dict:
-    return json.loads((fixtures_dir() / name).read_text())
+    return json.loads((FIXTURES / name).read_text())
 
 
 def sign(secret: str, body: bytes) -> str:
