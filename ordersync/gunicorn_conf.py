@@ -11,8 +11,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
+
 from ordersync.config import env, fail
-from ordersync.logs import logging_config
 
 
 def _positive(name: str, default: int) -> int:
@@ -32,12 +33,13 @@ threads = _positive("WEB_THREADS", 4)
 timeout = _positive("WEB_TIMEOUT", 60)
 graceful_timeout = 10
 
-# gunicorn's own lines (start-up, worker restarts, timeouts) in the same format as the application's: JSON where the
-# settings are production's (their default), or whatever LOG_FORMAT says.
-_PRODUCTION = os.environ.get("DJANGO_SETTINGS_MODULE", "") in ("ordersync.settings.production", "bench.settings")
-if env.str("LOG_FORMAT", default="json" if _PRODUCTION else "plain") == "json":
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersync.settings.dev")  # as ordersync/wsgi.py
+
+# gunicorn's own lines (start-up, worker restarts, timeouts) in the application's format. The settings module decides
+# it (LOG_FORMAT, defaulting per module); reading it here means its default is stated once.
+if settings.LOG_FORMAT == "json":
     logconfig_dict = {
-        **logging_config(fmt="json", level=env.str("LOG_LEVEL", default="INFO")),
+        **settings.LOGGING,
         "loggers": {name: {"handlers": ["console"], "level": "INFO", "propagate": False}
                     for name in ("gunicorn.error", "gunicorn.access")},
     }
