@@ -162,6 +162,14 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["state", "queued_at"], name="inbound_state_queued_idx"),
             models.Index(fields=["channel", "external_id", "state"], name="inbound_channel_external_idx"),
+            # The console's list: each filter with its default order (-id), and its exact searches.
+            models.Index(fields=["state", "id"], name="inbound_state_list_idx"),
+            models.Index(fields=["channel", "id"], name="inbound_channel_list_idx"),
+            models.Index(fields=["source", "id"], name="inbound_source_list_idx"),
+            models.Index(fields=["topic", "id"], name="inbound_topic_list_idx"),
+            models.Index(fields=["external_id"], name="inbound_external_id_idx"),
+            models.Index(fields=["dedupe_key"], name="inbound_dedupe_key_idx"),
+            models.Index(fields=["event_id"], name="inbound_event_id_idx"),
         ]
 
     def __str__(self) -> str:

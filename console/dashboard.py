@@ -4,14 +4,15 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, F
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
 from channels_integration.models import InboundMessage
+from inventory.models import StockLevel
 from orders.models import Order
-from sync.models import Delivery
+from sync.models import Delivery, OperatorAlert
 from sync.selectors import endpoints_with_health, success_rate
 
 # Minutes an order may sit in a status before it counts as stuck; settings.CONSOLE_STUCK_MINUTES overrides.
@@ -60,7 +61,15 @@ def endpoint_health() -> list[dict]:
 
 
 def totals() -> dict:
+    """Low stock: a SKU with a warehouse whose free stock (on hand − reserved) is at or below the SKU's own safety
+    stock, the threshold set per SKU in its admin (the stock levels' "Low" filter). Alerts: the operator alerts
+    the delivery engine raises (dead deliveries, disabled endpoints) that nobody resolved yet."""
+    low = StockLevel.objects.annotate(free=F("on_hand") - F("reserved")).filter(free__lte=F("sku__safety_stock"))
     return {
+        "low_stock": low.values("sku").distinct().count(),
+        "low_stock_url": f"{reverse('admin:inventory_stocklevel_changelist')}?low=yes",
+        "open_alerts": OperatorAlert.objects.filter(resolved_at=None).count(),
+        "open_alerts_url": f"{reverse('admin:sync_operatoralert_changelist')}?resolved_at__isempty=1",
         "dead": Delivery.objects.filter(state=Delivery.State.DEAD).count(),
         "dead_url": f"{reverse('admin:sync_delivery_changelist')}?state__exact=dead",
         "failed_inbound": InboundMessage.objects.filter(state=InboundMessage.State.FAILED).count(),

@@ -50,6 +50,11 @@ class Order(ConcurrentTransitionMixin, OrderLifecycle, models.Model):
             models.Index(fields=["channel", "updated_at", "id"], name="order_channel_updated_idx"),
             models.Index(fields=["channel", "status", "id"], name="order_channel_status_idx"),
             models.Index(fields=["placed_at"], name="order_placed_at_idx"),
+            # The console's list: each filter with its default order (-id), and its exact searches.
+            models.Index(fields=["status", "id"], name="order_status_list_idx"),
+            models.Index(fields=["channel", "id"], name="order_channel_list_idx"),
+            models.Index(fields=["external_id"], name="order_external_id_idx"),
+            models.Index(fields=["customer_email"], name="order_customer_email_idx"),
         ]
 
     def __init__(self, *args, **kwargs):

@@ -127,6 +127,10 @@ class Delivery(models.Model):
                          condition=models.Q(state="pending")),
             models.Index(fields=["endpoint", "lease_expires_at"], name="delivery_endpoint_lease_idx",
                          condition=models.Q(state="in_flight")),
+            # The console's list: each filter with its default order (-id), and the exact stream search.
+            models.Index(fields=["state", "id"], name="delivery_state_list_idx"),
+            models.Index(fields=["endpoint", "id"], name="delivery_endpoint_list_idx"),
+            models.Index(fields=["stream"], name="delivery_stream_search_idx"),
         ]
 
     def __str__(self) -> str:
