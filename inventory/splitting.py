@@ -12,7 +12,7 @@ from django.db import transaction
 from inventory.buckets import MAX_BUCKETS, buckets_create, buckets_remove
 from inventory.catalog import _audit
 from inventory.checks import check_actor
-from inventory.errors import InventoryError
+from inventory.errors import InvalidQuantity
 from inventory.models import StockLevel
 from inventory.services import _locked_level, _sku_and_warehouse
 
@@ -25,7 +25,7 @@ def stock_split(*, sku_code: str, warehouse_code: str, buckets: int, actor: str)
     """Spreads the level's free units over `buckets` rows (2..MAX_BUCKETS); a split level is re-split."""
     actor = check_actor(actor)
     if isinstance(buckets, bool) or not isinstance(buckets, int) or not 2 <= buckets <= MAX_BUCKETS:
-        raise InventoryError(f"buckets: a whole number from 2 to {MAX_BUCKETS}, got {str(buckets)[:40]!r}.",
+        raise InvalidQuantity(f"buckets: a whole number from 2 to {MAX_BUCKETS}, got {str(buckets)[:40]!r}.",
                              field="buckets")
     sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
     with transaction.atomic():

@@ -1,7 +1,7 @@
 """Split stock (hot SKUs): layout changes, reservations from buckets, settling back, totals everywhere."""
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import F
 
 from inventory.errors import BelowReserved, InsufficientStock, InventoryError, UnknownSku
@@ -179,3 +179,18 @@ def test_the_feed_publishes_totals_over_buckets(warehouse, sku):
     assert not StockBucket.objects.filter(version__gt=F("published_version")).exists()
     assert not StockLevel.objects.filter(version__gt=F("published_version")).exists()
     assert Reservation.objects.get().bucket_id is not None
+
+
+def test_the_command_switches_the_layout_and_refuses_bad_input(warehouse, sku, capsys):
+    stock(sku, warehouse, 10)
+
+    call_command("stock_split", sku.code, "main", "--buckets", "5")
+    assert capsys.readouterr().out.strip() == f"{sku.code}@main: 5 buckets; on hand 10, reserved 0."
+    assert _buckets(sku) == [(2, 0)] * 5
+    call_command("stock_split", sku.code, "main", "--merge")
+    assert capsys.readouterr().out.strip() == f"{sku.code}@main: one row; on hand 10, reserved 0."
+    with pytest.raises(CommandError, match="^invalid_quantity: buckets: a whole number from 2 to 64"):
+        call_command("stock_split", sku.code, "main", "--buckets", "1")
+    with pytest.raises(CommandError, match="^unknown_warehouse"):
+        call_command("stock_split", sku.code, "nowhere", "--buckets", "4")
+    assert StockBucket.objects.count() == 0
