@@ -3,8 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from inventory.codes import SKU_CODE_MAX_LENGTH, sku_code_validator
 from inventory.errors import InventoryError
 from inventory.models import ChannelAllocation, Reservation, Sku, SkuChange, StockLevel, StockMovement, Warehouse
+from inventory.selectors import levels_with_free, with_stock_totals
 from inventory.services import allocation_remove, allocation_set, sku_upsert, stock_adjust, warehouse_upsert
 from ordersync.admin import ReadOnlyAdmin
 
@@ -47,11 +48,9 @@ class SkuAdmin(ServiceWriteAdmin):
         return (*super().get_readonly_fields(request, obj), "allocations")
 
     def get_queryset(self, request):
-        active = Q(stock_levels__warehouse__active=True)
-        return super().get_queryset(request).annotate(
-            total_on_hand=Coalesce(Sum("stock_levels__on_hand", filter=active), 0),
-            total_reserved=Coalesce(Sum("stock_levels__reserved", filter=active), 0),
-        ).annotate(available_to_sell=Greatest(F("total_on_hand") - F("total_reserved") - F("safety_stock"), 0))
+        return with_stock_totals(super().get_queryset(request)).annotate(
+            available_to_sell=Greatest(F("total_on_hand") - F("total_reserved") - F("safety_stock"), 0)
+        )
 
     @admin.display(ordering="total_on_hand")
     def on_hand(self, obj):
@@ -151,14 +150,23 @@ class AdjustForm(forms.Form):
 
 @admin.register(StockLevel)
 class StockLevelAdmin(ReadOnlyAdmin):
-    list_display = ("sku", "warehouse", "on_hand", "reserved", "available", "safety_stock", "links")
+    list_display = ("sku", "warehouse", "total_on_hand", "total_reserved", "available", "buckets", "safety_stock",
+                    "links")
     list_filter = (LowStockFilter, "warehouse")
     list_select_related = ("sku", "warehouse")
     search_fields = ("sku__code",)
     change_list_template = "admin/inventory/stocklevel/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(free=F("on_hand") - F("reserved"))
+        return levels_with_free(super().get_queryset(request))
+
+    @admin.display(description="on hand", ordering="total_on_hand")
+    def total_on_hand(self, obj):
+        return obj.total_on_hand
+
+    @admin.display(description="reserved", ordering="total_reserved")
+    def total_reserved(self, obj):
+        return obj.total_reserved
 
     @admin.display(description="available (on hand − reserved)", ordering="free")
     def available(self, obj):

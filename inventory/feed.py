@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from inventory.models import Sku, StockLevel
+from inventory.models import Sku, StockBucket, StockLevel
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,9 @@ def nudge_publisher(countdown: float | None = None) -> None:
         log.warning("could not nudge the stock feed publisher; the beat schedule will catch up", exc_info=True)
 
 
-def _mark_published(level_pk: int, version: int) -> bool:
-    """Records `version` as published; returns whether the row changed again meanwhile (still dirty)."""
-    table = connection.ops.quote_name(StockLevel._meta.db_table)
+def _mark_published(level_pk: int, version: int, model=StockLevel) -> bool:
+    """Records `version` as published; returns whether the row (a level or a bucket) changed again meanwhile."""
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET published_version = %s WHERE id = %s AND published_version < %s RETURNING version",
@@ -113,10 +113,12 @@ def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
     """
     from sync.services import event_publish
 
-    dirty = set(
-        StockLevel.objects.filter(version__gt=F("published_version"))
-        .order_by("sku_id").values_list("sku_id", flat=True).distinct()[: limit + 1]
-    )
+    dirty = {
+        *StockLevel.objects.filter(version__gt=F("published_version"))
+        .order_by("sku_id").values_list("sku_id", flat=True).distinct()[: limit + 1],
+        *StockBucket.objects.filter(version__gt=F("published_version"))
+        .order_by("stock_level__sku_id").values_list("stock_level__sku_id", flat=True).distinct()[: limit + 1],
+    }
     if not dirty:
         return 0, False
     with transaction.atomic():
@@ -131,8 +133,15 @@ def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
             StockLevel.objects.filter(sku__in=skus).order_by("pk")
             .values_list("pk", "sku_id", "on_hand", "reserved", "version", "published_version", "warehouse__active")
         )
+        # Split stock: buckets are read after their levels. Units only move between a level and its buckets
+        # in a transaction that bumps both versions, so a move seen half leaves a row dirty to publish again.
+        buckets = list(
+            StockBucket.objects.filter(stock_level__sku__in=skus).order_by("pk")
+            .values_list("pk", "stock_level__sku_id", "on_hand", "reserved", "version", "published_version",
+                         "stock_level__warehouse__active")
+        )
         totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-        for _pk, sku_id, on_hand, reserved, _v, _p, active in levels:
+        for _pk, sku_id, on_hand, reserved, _v, _p, active in [*levels, *buckets]:
             if active:
                 totals[sku_id][0] += on_hand
                 totals[sku_id][1] += reserved
@@ -152,6 +161,7 @@ def stock_feed_publish(*, limit: int = 500) -> tuple[int, bool]:
                 },
             )
         changed_again = [
-            _mark_published(pk, version) for pk, _s, _o, _r, version, published, _a in levels if version > published
+            _mark_published(pk, version, model) for model, rows in ((StockLevel, levels), (StockBucket, buckets))
+            for pk, _s, _o, _r, version, published, _a in rows if version > published
         ]
     return len(skus), any(changed_again) or len(skus) < len(dirty)

@@ -76,6 +76,9 @@ class StockLevel(models.Model):
     # not indexed: an index on these columns would turn every reservation into a non-HOT update.
     version = models.PositiveBigIntegerField(default=0)
     published_version = models.PositiveBigIntegerField(default=0)
+    # Split stock (hot SKUs, opt-in): 0 = the ordinary single row; N > 0 = N StockBucket rows hold part of the
+    # units (see inventory.buckets). Totals are this row plus its buckets. Changed only by stock_split/merge.
+    buckets = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -88,6 +91,29 @@ class StockLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku_id}@{self.warehouse_id}"
+
+
+class StockBucket(models.Model):
+    """One of the N rows a split stock level's units are spread over, so concurrent reservations of a hot SKU
+    lock different rows. Same invariant as the level, as database CHECKs; same feed marker."""
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.CASCADE, related_name="stock_buckets")
+    index = models.PositiveSmallIntegerField()
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    version = models.PositiveBigIntegerField(default=0)
+    published_version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["stock_level_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["stock_level", "index"], name="stockbucket_level_index_unique"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stockbucket_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="stockbucket_reserved_within_on_hand"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_level_id}#{self.index}"
 
 
 class Reservation(models.Model):
@@ -105,6 +131,9 @@ class Reservation(models.Model):
     allocation_id = models.BigIntegerField(null=True, blank=True)
     # Few indexes on purpose: every reservation inserts into each of them while the hot stock row is locked.
     stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="reservations", db_index=False)
+    # The StockBucket the units came from (split stock), else null. A soft reference because merging deletes
+    # buckets: a reservation whose bucket is gone gives its units back to the level, where the merge put them.
+    bucket_id = models.BigIntegerField(null=True, blank=True)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     expires_at = models.DateTimeField(null=True, blank=True)

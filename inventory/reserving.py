@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from django.db import connection, transaction
 from django.utils import timezone
 
+from inventory.buckets import buckets_gather
 from inventory.codes import is_sku_code
 from inventory.errors import InsufficientStock, InventoryError, UnknownSku
 from inventory.feed import nudge_publisher
-from inventory.models import ChannelAllocation, Reservation, Sku, StockLevel, StockMovement, Warehouse
+from inventory.models import ChannelAllocation, Reservation, Sku, StockBucket, StockLevel, StockMovement, Warehouse
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class LevelRow:
     warehouse_id: int
     free: int
     priority: tuple[int, str]
+    buckets: int = 0  # split stock: free counts the row and its buckets
 
 
 def _table(model) -> str:
@@ -65,7 +67,10 @@ def read_candidates(codes: set[str], channel_id: int | None = None) -> tuple[dic
     placeholders = ", ".join(["%s"] * len(codes))
     sql = f"""
         SELECT s.id, s.code, s.track_inventory, s.restricted, a.id, a.cap, a.reserved,
-               l.id, l.warehouse_id, l.on_hand - l.reserved, w.priority, w.code
+               l.id, l.warehouse_id, l.on_hand - l.reserved + CASE WHEN l.buckets = 0 THEN 0 ELSE (
+                   SELECT COALESCE(SUM(b.on_hand - b.reserved), 0) FROM {_table(StockBucket)} b
+                   WHERE b.stock_level_id = l.id) END,
+               w.priority, w.code, l.buckets
         FROM {_table(Sku)} s
         LEFT JOIN {_table(ChannelAllocation)} a ON a.sku_id = s.id AND a.channel_id = %s
         LEFT JOIN ({_table(StockLevel)} l JOIN {_table(Warehouse)} w ON w.id = l.warehouse_id AND w.active)
@@ -77,12 +82,12 @@ def read_candidates(codes: set[str], channel_id: int | None = None) -> tuple[dic
     with connection.cursor() as cursor:
         cursor.execute(sql, [channel_id, *codes])
         for (sku_id, code, tracked, restricted, allocation_id, cap, held, level_id, warehouse_id, free, priority,
-             warehouse_code) in cursor.fetchall():
+             warehouse_code, buckets) in cursor.fetchall():
             allocation = AllocationRow(allocation_id, cap, held) if allocation_id is not None else None
             sellable = channel_id is None or not restricted or allocation is not None
             skus[code] = SkuRow(sku_id, code, bool(tracked), bool(restricted), allocation, sellable)
             if level_id is not None:
-                levels.append(LevelRow(level_id, sku_id, warehouse_id, free, (priority, warehouse_code)))
+                levels.append(LevelRow(level_id, sku_id, warehouse_id, free, (priority, warehouse_code), buckets))
     return skus, levels
 
 
@@ -111,15 +116,21 @@ def lock_allocations(skus: dict[str, SkuRow], channel_id: int | None, sku_ids) -
 
 
 def lock_candidates(sku_ids: list[int]) -> list[LevelRow]:
-    """The same stock levels, locked in pk order (the global lock order), with their current numbers."""
-    rows = (
+    """The same stock levels, locked in pk order (the global lock order), with their current numbers.
+
+    Split levels have their buckets' free units gathered into the row (inventory.buckets), so the plan and the
+    single-row writes are exact for them too; the caller spreads them out again before it commits.
+    """
+    rows = list(
         StockLevel.objects.filter(sku_id__in=sku_ids, warehouse__active=True)
-        .select_for_update(of=("self",)).order_by("pk")
-        .values_list("pk", "sku_id", "warehouse_id", "on_hand", "reserved", "warehouse__priority", "warehouse__code")
+        .select_for_update(of=("self",), no_key=True).order_by("pk")
+        .values_list("pk", "sku_id", "warehouse_id", "on_hand", "reserved", "warehouse__priority", "warehouse__code",
+                     "buckets")
     )
+    gathered = buckets_gather([row[0] for row in rows if row[-1]])
     return [
-        LevelRow(pk, sku, warehouse, on_hand - reserved, (priority, code))
-        for pk, sku, warehouse, on_hand, reserved, priority, code in rows
+        LevelRow(pk, sku, warehouse, on_hand - reserved + gathered.get(pk, 0), (priority, code), buckets)
+        for pk, sku, warehouse, on_hand, reserved, priority, code, buckets in rows
     ]
 
 

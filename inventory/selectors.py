@@ -3,23 +3,47 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import F, FilteredRelation, Min, Q, Sum
+from django.db.models import F, FilteredRelation, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.codes import is_sku_code
 from inventory.errors import UnknownSku
-from inventory.models import Reservation, Sku
+from inventory.models import Reservation, Sku, StockBucket
 from inventory.reserving import plan_many, read_candidates, unknown_to
 
 _ACTIVE = Q(stock_levels__warehouse__active=True)
 
 
+def _in_buckets(field: str, **level):
+    """Σ `field` of the split-stock buckets of the outer row's levels (a subquery: joining buckets next to the
+    levels would count each level once per bucket)."""
+    rows = StockBucket.objects.filter(**level).order_by().values("stock_level__sku_id")
+    return Coalesce(Subquery(rows.annotate(total=Sum(field)).values("total")), 0)
+
+
+def with_stock_totals(skus):
+    """SKUs annotated with total_on_hand and total_reserved over active warehouses, split stock included."""
+    def total(field):
+        in_buckets = _in_buckets(field, stock_level__sku_id=OuterRef("pk"), stock_level__warehouse__active=True)
+        return Coalesce(Sum(f"stock_levels__{field}", filter=_ACTIVE), 0) + in_buckets
+
+    return skus.annotate(total_on_hand=total("on_hand"), total_reserved=total("reserved"))
+
+
+def levels_with_free(levels):
+    """Stock levels annotated with total_on_hand, total_reserved and free, of the row and its buckets."""
+    def in_buckets(field):
+        rows = StockBucket.objects.filter(stock_level_id=OuterRef("pk")).order_by().values("stock_level_id")
+        return Coalesce(Subquery(rows.annotate(total=Sum(field)).values("total")), 0)
+
+    return levels.annotate(
+        total_on_hand=F("on_hand") + in_buckets("on_hand"), total_reserved=F("reserved") + in_buckets("reserved")
+    ).annotate(free=F("total_on_hand") - F("total_reserved"))
+
+
 def skus_with_stock(*, sku_codes: Iterable[str]):
     """SKUs annotated with on_hand, reserved and free (on_hand - reserved) summed over active warehouses."""
-    return Sku.objects.filter(code__in={code for code in sku_codes if is_sku_code(code)}).annotate(
-        total_on_hand=Coalesce(Sum("stock_levels__on_hand", filter=_ACTIVE), 0),
-        total_reserved=Coalesce(Sum("stock_levels__reserved", filter=_ACTIVE), 0),
-    )
+    return with_stock_totals(Sku.objects.filter(code__in={code for code in sku_codes if is_sku_code(code)}))
 
 
 def available_for(sku: Sku, *, buffer: int = 0) -> int:

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from inventory.buckets import buckets_gather, buckets_settle, buckets_spread, level_totals, reserve_in_bucket
 from inventory.catalog import allocation_remove, allocation_set, sku_upsert, warehouse_upsert
 from inventory.checks import check_actor, check_quantity, check_sku_code
 from inventory.errors import (
@@ -163,7 +164,8 @@ def stock_reserve(
                     channel_id=channel_id)
     uncapped = all(skus[line.sku_code].allocation is None for line in tracked)
     if connection.vendor == "postgresql" and uncapped and len({level.pk for _line, level, _qty in plan}) == 1:
-        reservations = reserve_in_one_statement(
+        one_statement = reserve_in_bucket if plan[0][1].buckets else reserve_in_one_statement
+        reservations = one_statement(
             order_id=order_id, level=plan[0][1], items=[(line.line_id, qty) for line, _level, qty in plan],
             expires_at=expires_at, actor=actor, channel_id=channel_id,
         )
@@ -180,8 +182,11 @@ def stock_reserve(
     # Out-raced: plan again on locked rows. The conditional UPDATEs cannot miss now (_LostRace would be a bug).
     with transaction.atomic():
         skus = lock_allocations(skus, channel_id, sku_ids)
-        plan = allocate(tracked, skus, lock_candidates(sku_ids))
-        return write(plan=plan, skus=skus)
+        levels = lock_candidates(sku_ids)
+        plan = allocate(tracked, skus, levels)
+        reservations = write(plan=plan, skus=skus)
+        buckets_spread([level.pk for level in levels if level.buckets])
+        return reservations
 
 
 def stock_reserve_many(
@@ -209,23 +214,28 @@ def stock_reserve_many(
         skus, _unlocked = read_candidates(codes, channel_id)
         sku_ids = sorted({sku.pk for sku in skus.values() if sku.track_inventory})
         skus = lock_allocations(skus, channel_id, sku_ids)
-        outcomes, plan = plan_many(orders, skus, lock_candidates(sku_ids) if sku_ids else [])
-        if not plan:
-            return outcomes
-        reservations = _insert_reserve_rows(
-            [(order.order_id, line, level, qty, order.expires_at) for order, line, level, qty in plan],
-            actor=actor, channel_id=channel_id, skus=skus,
-        )
-        if not _allocations_reserve([(line, level, qty) for _order, line, level, qty in plan], skus):
-            raise RuntimeError("a locked allocation lost room it was planned with")
-        per_level: dict[int, int] = defaultdict(int)
-        for _order, _line, level, qty in plan:
-            per_level[level.pk] += qty
-        if not levels_reserve(per_level):
-            raise RuntimeError("a locked stock level lost units it was planned with")
-        for reservation in reservations:
-            outcomes.setdefault(reservation.order_id, []).append(reservation)
+        levels = lock_candidates(sku_ids) if sku_ids else []
+        outcomes, plan = plan_many(orders, skus, levels)
+        if plan:
+            _write_many(plan, actor=actor, channel_id=channel_id, skus=skus, outcomes=outcomes)
+        buckets_spread([level.pk for level in levels if level.buckets])
     return outcomes
+
+
+def _write_many(plan, *, actor: str, channel_id: int | None, skus, outcomes: dict) -> None:
+    reservations = _insert_reserve_rows(
+        [(order.order_id, line, level, qty, order.expires_at) for order, line, level, qty in plan],
+        actor=actor, channel_id=channel_id, skus=skus,
+    )
+    if not _allocations_reserve([(line, level, qty) for _order, line, level, qty in plan], skus):
+        raise RuntimeError("a locked allocation lost room it was planned with")
+    per_level: dict[int, int] = defaultdict(int)
+    for _order, _line, level, qty in plan:
+        per_level[level.pk] += qty
+    if not levels_reserve(per_level):
+        raise RuntimeError("a locked stock level lost units it was planned with")
+    for reservation in reservations:
+        outcomes.setdefault(reservation.order_id, []).append(reservation)
 
 
 def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
@@ -240,9 +250,15 @@ def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
         if not reservations:
             return 0
         per_level: dict[int, int] = defaultdict(int)
+        per_bucket: dict[int, int] = defaultdict(int)
         per_allocation: dict[int, int] = defaultdict(int)
+        bucket_level = {}
         for reservation in reservations:
-            per_level[reservation.stock_level_id] += reservation.quantity
+            if reservation.bucket_id is None:
+                per_level[reservation.stock_level_id] += reservation.quantity
+            else:
+                per_bucket[reservation.bucket_id] += reservation.quantity
+                bucket_level[reservation.bucket_id] = reservation.stock_level_id
             if reservation.allocation_id is not None:
                 per_allocation[reservation.allocation_id] += reservation.quantity
         now = timezone.now()
@@ -251,9 +267,17 @@ def _settle(*, order_id: int, actor: str, reason: str, kind: str) -> int:
                 reserved=F("reserved") - per_allocation[allocation_pk], updated_at=now
             )
         on_hand_sign = -1 if kind == Kind.COMMIT else 0
+        if per_bucket:
+            # Split stock: the levels first (the lock order), so no merge runs between the bucket UPDATE and
+            # the fallback for buckets merged since (their units are in the level row now).
+            split_levels = StockLevel.objects.filter(pk__in={*per_level, *bucket_level}).order_by("pk")
+            list(split_levels.select_for_update(of=("self",), no_key=True).values_list("pk", flat=True))
+            for bucket_pk in buckets_settle(per_bucket, on_hand_sign=on_hand_sign):
+                per_level[bucket_level[bucket_pk]] += per_bucket[bucket_pk]
         for level_pk in sorted(per_level):
             level_update(level_pk, reserved=-per_level[level_pk], on_hand=on_hand_sign * per_level[level_pk])
-        levels = {lv.pk: lv for lv in StockLevel.objects.filter(pk__in=per_level).only("sku_id", "warehouse_id")}
+        levels = {lv.pk: lv for lv in StockLevel.objects.filter(pk__in={r.stock_level_id for r in reservations})
+                  .only("sku_id", "warehouse_id")}
         state = Reservation.State.COMMITTED if kind == Kind.COMMIT else Reservation.State.RELEASED
         Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
             state=state, release_reason=reason[:100] if kind == Kind.RELEASE else ""
@@ -300,30 +324,37 @@ def _sku_and_warehouse(sku_code: str, warehouse_code: str) -> tuple[Sku, Warehou
 
 def _locked_level(sku: Sku, warehouse: Warehouse) -> StockLevel:
     StockLevel.objects.bulk_create([StockLevel(sku=sku, warehouse=warehouse)], ignore_conflicts=True)
-    return StockLevel.objects.select_for_update(of=("self",)).get(sku=sku, warehouse=warehouse)
+    return StockLevel.objects.select_for_update(of=("self",), no_key=True).get(sku=sku, warehouse=warehouse)
 
 
 def _change_on_hand(*, sku: Sku, warehouse: Warehouse, kind: str, delta: int, reason: str, actor: str,
                     field: str) -> StockLevel:
     with transaction.atomic():
         level = _locked_level(sku, warehouse)
-        new_on_hand = level.on_hand + delta
+        if level.buckets:
+            # Split stock: with every free unit in the row, a decrease is checked exactly against the row.
+            buckets_gather([level.pk])
+        on_hand, reserved = level_totals(level.pk)
+        new_on_hand = on_hand + delta
         if new_on_hand > MAX_UNITS:
             raise InvalidQuantity(
                 f"{field}: on hand for {sku.code} at {warehouse.code} would become {new_on_hand}, more than the "
                 f"{MAX_UNITS} units one stock level can count.", field=field,
             )
-        if new_on_hand < level.reserved:
+        if new_on_hand < reserved:
             raise BelowReserved(sku=sku.code, warehouse=warehouse.code, on_hand=new_on_hand,
-                                reserved=level.reserved, field=field)
-        if delta == 0:
-            return level
-        level_update(level.pk, on_hand=delta)
-        StockMovement.objects.create(
-            stock_level=level, sku=sku, warehouse=warehouse, kind=kind, quantity=delta, on_hand_delta=delta,
-            reserved_delta=0, reason=reason[:200], actor=actor,
-        )
+                                reserved=reserved, field=field)
+        if delta != 0:
+            level_update(level.pk, on_hand=delta)
+            StockMovement.objects.create(
+                stock_level=level, sku=sku, warehouse=warehouse, kind=kind, quantity=delta, on_hand_delta=delta,
+                reserved_delta=0, reason=reason[:200], actor=actor,
+            )
+        if level.buckets:
+            buckets_spread([level.pk])
         level.refresh_from_db()
+        # What callers show is the level's stock, the row's and its buckets' together (not saved).
+        level.on_hand, level.reserved = level_totals(level.pk)
         return level
 
 
@@ -352,6 +383,6 @@ def stock_adjust(*, sku_code: str, warehouse_code: str, actor: str, reason: str,
     sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
     with transaction.atomic():
         level = _locked_level(sku, warehouse)
-        change = on_hand - level.on_hand if on_hand is not None else delta
+        change = on_hand - level_totals(level.pk)[0] if on_hand is not None else delta
         return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.ADJUSTMENT, delta=change, reason=reason,
                                actor=actor, field="on_hand" if on_hand is not None else "delta")

@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from inventory.reconcile import allocation_drift, stock_drift
+from inventory.reconcile import allocation_drift, bucket_drift, stock_drift
 
 # Below this many stock levels the check is instant and a progress bar is only noise.
 PROGRESS_THRESHOLD = 1000
@@ -24,7 +24,7 @@ class Command(BaseCommand):
                 return rows
             return tqdm(rows, total=total, unit="level", desc="reconciling", file=sys.stderr)
 
-        drifts = [*stock_drift(progress=progress), *allocation_drift()]
+        drifts = [*stock_drift(progress=progress), *bucket_drift(), *allocation_drift()]
         if not drifts:
             self.stdout.write(self.style.SUCCESS("stock_reconcile: no drift; every stock level matches its ledger."))
             return
