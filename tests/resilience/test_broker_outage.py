@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.harness.celery_worker import use_broker, wait_until
+from tests.harness.http_server import Reply
 from tests.resilience.conftest import WORKER_ENV, bodies, make_shop, settled, subscribe
 from tests.resilience.invariants import check_invariants
 
@@ -54,6 +55,8 @@ def test_redis_restart_and_30s_outage_the_api_accepts_orders_and_deliveries_catc
         http_server, celery_workers, web_servers, private_redis, stocked):
     celery_workers.broker_url = private_redis.url
     subscribe(http_server, "/pay", "/stock")
+    # Endpoints answer in 0.2 s, like remote ones: when Redis goes, tasks are mid-send and finish (ack) after.
+    http_server.respond(Reply(delay=0.2))
     with use_broker(private_redis.url):
         worker = celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
         celery_workers.start_beat(env=WORKER_ENV)

@@ -55,8 +55,10 @@ def test_flash_sale_of_1000_orders_over_three_channels_sells_exactly_the_100_uni
             return channel, hooks.shopify_order(7_000_000 + i, sku=SKU, webhook_id=f"sh-{next(ids)}")
         return channel, hooks.woo_order(9_000 + i, sku=SKU)
 
+    started = time.monotonic()
     with ThreadPoolExecutor(THREADS) as pool:
         answers = list(pool.map(send, sends))
+    sent = time.monotonic()
     assert len(answers) == ORDERS
     rest = [r for c, r in answers if c == "rest"]
     webhooks = [r for c, r in answers if c != "rest"]
@@ -67,6 +69,7 @@ def test_flash_sale_of_1000_orders_over_three_channels_sells_exactly_the_100_uni
     assert all(r.json()["code"] == "insufficient_stock" and "FLASH" in r.json()["detail"] for r in refused)
     assert len(refused) + sum(r.status_code in (200, 201) for r in rest) == SPLIT["rest"], shop.answers
     wait_until(settled, timeout=120, interval=0.5, message="every webhook processed and every event delivered")
+    timings = f"sent in {sent - started:.0f} s, settled {time.monotonic() - sent:.0f} s later"
 
     level = StockLevel.objects.get(sku__code=SKU)
     assert (level.on_hand, level.reserved) == (UNITS, UNITS)
@@ -87,4 +90,4 @@ def test_flash_sale_of_1000_orders_over_three_channels_sells_exactly_the_100_uni
                   for name, channel in (("rest", shop.channel), ("shopify", hooks.shopify), ("woo", hooks.woo))}
     print(f"sold {by_channel}; refused: rest 409 {len(refused)}, shopify held {held.count()}, "
           f"woo failed {woo_refused.count()}; answers rest {dict(shop.answers)} webhooks {dict(hooks.answers)}; "
-          f"{report}")
+          f"{timings}; {report}")
