@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 from django.conf import settings
 
@@ -74,3 +76,15 @@ def subscribe(server, *paths: str, **options) -> list:
 
 def settled() -> bool:
     return settled_now()
+
+
+def start_worker_host(workers, hostname: str, *, env: dict | None = None, concurrency: int = 2):
+    """A prefork worker on every queue named `worker@<hostname>`, as each of several worker hosts runs it (the
+    harness names its workers after this machine); stopped with the others when the test ends."""
+    args = [sys.executable, "-m", "celery", "-A", "ordersync", "worker", "-Q", ",".join(harness.all_queues()),
+            "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle", "--without-heartbeat", "-n", f"worker@{hostname}"]
+    process = harness.CeleryProcess(args, workers._env(env, None), workers.tmp_path / f"worker-{hostname}.log",
+                                    ready_marker=" ready.")
+    workers.processes.append(process)
+    return process.start()
