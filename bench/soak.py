@@ -16,6 +16,7 @@ import hmac
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -88,8 +89,7 @@ class _Client(threading.local):
                 self.conn = None
                 if not reused:
                     break
-                _Client.retries += 1
-                started = time.monotonic()
+                _Client.retries += 1  # the latency recorded includes the failed attempt
         return 0, b"", (time.monotonic() - started) * 1000
 
 
@@ -222,7 +222,8 @@ def plot(summary: dict, rss: list[list], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    fig, (top, bottom, load) = plt.subplots(3, 1, figsize=(9, 9), sharex=True,
+                                            gridspec_kw={"height_ratios": [3, 3, 1.5]})
     for kind, points in summary["series"].items():
         xs = [x for x, y in points if y is not None]
         top.plot(xs, [y for _x, y in points if y is not None], marker="o", markersize=3, label=kind)
@@ -233,10 +234,13 @@ def plot(summary: dict, rss: list[list], path: Path) -> None:
     bottom.plot([r[0] for r in rss], [r[1] for r in rss], label="gunicorn (master + workers)")
     bottom.plot([r[0] for r in rss], [r[2] for r in rss], label="celery worker + pool, beat")
     bottom.set_ylabel("RSS (MiB)")
-    bottom.set_xlabel("seconds into the soak")
     bottom.legend(fontsize=8)
     bottom.grid(alpha=0.3)
-    fig.suptitle("Soak: p99 latency and memory over time")
+    load.plot([r[0] for r in rss], [r[3] for r in rss], color="tab:gray")
+    load.set_ylabel("load average (1 min)")
+    load.set_xlabel("seconds into the soak")
+    load.grid(alpha=0.3)
+    fig.suptitle("Soak: p99 latency, memory and machine load over time")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -256,8 +260,9 @@ def write_report(run: dict, out: Path) -> None:
              " the load comes from a separate Python process. p99 is per "
              f"{run['interval']:g} s window; drift compares the last third of the run with the first third "
              "(first window, the warm-up, excluded).", "",
-             f"- Machine: {run['machine']} (load average at start {run['loadavg_start']}, at end "
-             f"{run['loadavg_end']}; shared with other sessions)",
+             f"- Machine: {run['machine']}, shared with other sessions: 1-minute load average "
+             f"{min(r[3] for r in run['rss']):.1f}–{max(r[3] for r in run['rss']):.1f} during the run (start "
+             f"{run['loadavg_start']}, end {run['loadavg_end']}; plotted below)",
              f"- Run: {run['started_at']}; versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()),
              f"- Load generator's worst lag behind its schedule: {run['max_schedule_lag_s']} s; requests re-sent "
              f"once after gunicorn closed an idle keep-alive connection: {run['keepalive_retries']}",
@@ -274,7 +279,7 @@ def write_report(run: dict, out: Path) -> None:
     for name, label in (("web", "gunicorn master + workers"), ("worker", "celery worker + pool + beat")):
         g = s["rss_growth"][name]
         lines.append(f"| {label} | {_fmt(g['settled_mb'])} | {_fmt(g['final_mb'])} | {_fmt(g['growth_mb'])} |")
-    lines += ["", "![p99 latency per window and RSS over time](img/soak/soak.png)", ""]
+    lines += ["", "![p99 latency per window, RSS and load average over time](img/soak/soak.png)", ""]
     out.write_text("\n".join(lines))
 
 
@@ -308,8 +313,10 @@ def main() -> int:
              str(records_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         began = time.monotonic()
         while generator.poll() is None:
+            # The machine's 1-minute load average beside the memory: other sessions share the 2 cores, and a
+            # p99 that rises with it is the machine, not the code.
             rss.append([round(time.monotonic() - began, 1), _tree_rss_mb(server.proc.pid),
-                        _tree_rss_mb(worker.proc.pid) + _tree_rss_mb(beat.proc.pid)])
+                        _tree_rss_mb(worker.proc.pid) + _tree_rss_mb(beat.proc.pid), os.getloadavg()[0]])
             time.sleep(RSS_EVERY)
         generated = json.loads(generator.stdout.read().strip().splitlines()[-1])
         backlog_end = mine.filter(state=InboundMessage.State.RECEIVED).count() - backlog_before
@@ -339,6 +346,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # A stopped soak (kill <pid>) still stops the servers it started: SIGTERM unwinds through main's `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if sys.argv[1:2] == ["--load"]:
         port, write_key, pay_key, shop, out = sys.argv[2:7]
         load(int(port), write_key, pay_key, shop, Path(out))
