@@ -89,28 +89,32 @@ def _run_module(name: str, run_versions: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from bench.report import load_history, load_runs, write_report
+    from bench.report import load_failures, load_history, load_runs, write_report
 
     _prepare_database()
     wanted = argv[1:] or [""]
     modules = sorted(p.stem for p in BENCH_DIR.glob("bench_*.py") if any(w in p.stem for w in wanted))
     out = BENCH_DIR / "results"
     out.mkdir(exist_ok=True)
-    run_versions, failed = versions(), []
+    run_versions, failed, failures = versions(), [], load_failures(out)
     for name in modules:
         try:
             run = _run_module(name, run_versions)
         except Exception as exc:  # one broken module must not cost the others' results
             print(f"   FAILED: {exc!r}; its previous stored result (if any) stays on the page", flush=True)
             failed.append(name)
+            failures[name] = {"at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "error": repr(exc)}
             continue
+        failures.pop(name, None)
         (out / f"{name}.json").write_text(json.dumps(run, indent=2, default=str))
         with (out / "history.jsonl").open("a") as history:
             for r in run["results"]:
                 history.write(json.dumps({"module": name, "started_at": run["started_at"], "name": r["name"],
                                           "value": r["value"], "baseline": r["baseline"], "ratio": r["ratio"]},
                                          default=str) + "\n")
-    report = write_report(load_runs(out), ROOT / "docs" / "BENCHMARKS.md", history=load_history(out))
+    (out / "failures.json").write_text(json.dumps(failures, indent=2))
+    report = write_report(load_runs(out), ROOT / "docs" / "BENCHMARKS.md", history=load_history(out),
+                          failures=failures)
     print(f"\nmachine: {machine()}\nwritten: bench/results/ and {report.relative_to(ROOT)}"
           + (f"\nfailed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

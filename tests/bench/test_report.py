@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bench.report import goal_met, load_history, load_runs, write_report
+from bench.report import goal_met, load_failures, load_history, load_runs, write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ORDERS = {
@@ -71,8 +71,19 @@ def test_a_page_without_latency_results_draws_no_latency_plot(stored, tmp_path):
     assert "bench_sync" not in text
 
 
-def test_goals_as_numbers_or_comparisons():
+def test_a_failed_module_is_named_with_its_error_and_whether_an_older_result_is_shown(stored, tmp_path):
+    (stored / "failures.json").write_text(json.dumps({
+        "bench_orders": {"at": "2026-12-02 06:00 UTC", "error": "NotNullViolation('age_verified')\nDETAIL: x"},
+        "bench_webhooks": {"at": "2026-12-02 06:01 UTC", "error": "ImportError('Server')"}}))
+    text = write_report(load_runs(stored), tmp_path / "BENCHMARKS.md", failures=load_failures(stored)).read_text()
+    assert "- bench_orders, 2026-12-02 06:00 UTC: `NotNullViolation('age_verified')`\n" in text
+    assert "- bench_webhooks, 2026-12-02 06:01 UTC: `ImportError('Server')` — no stored result" in text
+
+
+def test_goals_as_numbers_or_comparisons_or_the_modules_own_verdict():
     assert goal_met({"ratio": 2.0, "goal": 1.5}) is True
     assert goal_met({"ratio": 2.0, "goal": 1.5, "lower_is_better": True}) is False
     assert goal_met({"ratio": 0.4, "goal": "<= 0.5"}) is True
     assert goal_met({"ratio": 1.0, "goal": "faster"}) is None
+    assert goal_met({"ratio": 1.0, "goal": "0 oversell, exactly 400 sold"}) is None  # not a ratio goal
+    assert goal_met({"ratio": 1.0, "goal": "0 oversell", "met": False}) is False
