@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench soak lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Not part of `make test`: a steady load for SOAK_SECONDS (default 600), then docs/SOAK.md and its plot.
+soak: $(VENV)/.installed-dev
+	$(PY) bench/soak.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -2,8 +2,11 @@
 
 Each benchmark module defines `run() -> list[dict]`; every dict has `name`, `value`, `baseline`, `unit`,
 `ratio` (value / baseline, higher is better unless `lower_is_better`), `goal` (a ratio or threshold) and
-optional `notes` and `series` ({label: [[seconds, value], ...]}, plotted over time). The run writes
-docs/BENCHMARKS.md and its plots (bench/report.py).
+optional `notes` and `series` ({label: [[seconds, value], ...]}, plotted over time). Each module's results are
+stored in bench/results/<module>.json with the machine, date and versions of its run (and appended to
+bench/results/history.jsonl); then docs/BENCHMARKS.md and its plots are rebuilt from every stored module
+(bench/report.py), so running one module keeps the others' last results on the page. A module that fails keeps
+its previous stored result and makes the run exit non-zero.
 Benchmarks use their own PostgreSQL database (ordersync_bench by default) so they never touch
 development data. `python bench/run.py inventory` runs only modules whose name contains "inventory".
 """
@@ -64,35 +67,57 @@ def versions() -> dict:
             "Python": platform.python_version()}
 
 
-def main(argv: list[str]) -> int:
-    _prepare_database()
+def _run_module(name: str, run_versions: dict) -> dict:
+    print(f"== {name}", flush=True)
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    started = time.monotonic()
+    module = importlib.import_module(f"bench.{name}")
+    results = []
+    for result in module.run():
+        result["module"] = name
+        results.append(result)
+        print(
+            f"   {result['name']}: {result['value']:.4g} {result['unit']} vs baseline "
+            f"{result['baseline']:.4g} -> ratio {result['ratio']:.3f} (goal {result['goal']})"
+            + (f"  [{result['notes']}]" if result.get("notes") else ""),
+            flush=True,
+        )
+    seconds = round(time.monotonic() - started, 1)
+    print(f"   ({seconds}s)")
+    return {"module": name, "machine": machine(), "versions": run_versions, "started_at": started_at,
+            "seconds": seconds, "loadavg": "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg()), "results": results}
+
+
+def main(argv: list[str]) -> int:
+    from bench.report import load_failures, load_history, load_runs, write_report
+
+    _prepare_database()
     wanted = argv[1:] or [""]
     modules = sorted(p.stem for p in BENCH_DIR.glob("bench_*.py") if any(w in p.stem for w in wanted))
-    results = []
-    for name in modules:
-        print(f"== {name}", flush=True)
-        started = time.monotonic()
-        module = importlib.import_module(f"bench.{name}")
-        for result in module.run():
-            result["module"] = name
-            results.append(result)
-            print(
-                f"   {result['name']}: {result['value']:.4g} {result['unit']} vs baseline "
-                f"{result['baseline']:.4g} -> ratio {result['ratio']:.3f} (goal {result['goal']})"
-                + (f"  [{result['notes']}]" if result.get("notes") else ""),
-                flush=True,
-            )
-        print(f"   ({time.monotonic() - started:.1f}s)")
     out = BENCH_DIR / "results"
     out.mkdir(exist_ok=True)
-    run = {"machine": machine(), "versions": versions(), "started_at": started_at, "results": results}
-    (out / "latest.json").write_text(json.dumps(run, indent=2, default=str))
-    from bench.report import write_report
-
-    report = write_report(run, ROOT / "docs" / "BENCHMARKS.md")
-    print(f"\nmachine: {machine()}\nwritten: bench/results/latest.json and {report.relative_to(ROOT)}")
-    return 0
+    run_versions, failed, failures = versions(), [], load_failures(out)
+    for name in modules:
+        try:
+            run = _run_module(name, run_versions)
+        except Exception as exc:  # one broken module must not cost the others' results
+            print(f"   FAILED: {exc!r}; its previous stored result (if any) stays on the page", flush=True)
+            failed.append(name)
+            failures[name] = {"at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "error": repr(exc)}
+            continue
+        failures.pop(name, None)
+        (out / f"{name}.json").write_text(json.dumps(run, indent=2, default=str))
+        with (out / "history.jsonl").open("a") as history:
+            for r in run["results"]:
+                history.write(json.dumps({"module": name, "started_at": run["started_at"], "name": r["name"],
+                                          "value": r["value"], "baseline": r["baseline"], "ratio": r["ratio"]},
+                                         default=str) + "\n")
+    (out / "failures.json").write_text(json.dumps(failures, indent=2))
+    report = write_report(load_runs(out), ROOT / "docs" / "BENCHMARKS.md", history=load_history(out),
+                          failures=failures)
+    print(f"\nmachine: {machine()}\nwritten: bench/results/ and {report.relative_to(ROOT)}"
+          + (f"\nfailed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
