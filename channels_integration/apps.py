@@ -7,7 +7,8 @@ class ChannelsIntegrationConfig(AppConfig):
     verbose_name = "Sales channels"
 
     def ready(self):
-        from channels_integration import schema  # noqa: F401  registers the OpenAPI auth extension
+        # auth connects the key cache's invalidation; schema registers the OpenAPI auth extension.
+        from channels_integration import auth, schema  # noqa: F401
 
         # The connectors register the stock-push handler and the channel tasks in every web and worker process.
         from channels_integration.connectors import stock, tasks  # noqa: F401

@@ -1,9 +1,14 @@
 """Channel API-key authentication and scope checks, shared by every channel-facing endpoint."""
 
 import hmac
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cachetools import TTLCache
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
@@ -12,6 +17,36 @@ from channels_integration.services import hash_secret, split_key
 
 # Recording last use on every request would turn each read into a write; once a minute is enough to audit.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Keys a web process has read, by prefix, with their channel: a busy integration is not a SELECT per request.
+# The secret is still compared and revoked / active still checked on every request, against the cached row; a
+# change made in another process is seen after API_KEY_CACHE_SECONDS at most, one made here at once (below).
+# Unknown prefixes are never cached, so guessing keys cannot fill it.
+_keys = TTLCache(maxsize=10_000, ttl=settings.API_KEY_CACHE_SECONDS)
+_keys_lock = threading.Lock()  # gthread workers: TTLCache is not thread-safe
+
+
+def _api_key_for(prefix: str) -> ApiKey | None:
+    with _keys_lock:
+        api_key = _keys.get(prefix)
+    if api_key is None:
+        api_key = ApiKey.objects.select_related("channel").filter(prefix=prefix).first()
+        if api_key is not None:
+            with _keys_lock:
+                _keys[prefix] = api_key
+    return api_key
+
+
+@receiver([post_save, post_delete], sender=ApiKey, dispatch_uid="api_key_cache_key")
+def _forget_key(sender, instance, **kwargs):
+    with _keys_lock:
+        _keys.pop(instance.prefix, None)
+
+
+@receiver([post_save, post_delete], sender=Channel, dispatch_uid="api_key_cache_channel")
+def _forget_channel_keys(sender, instance, **kwargs):
+    # A channel changes rarely (deactivated, its policies edited): forgetting every key is simpler than a search.
+    with _keys_lock:
+        _keys.clear()
 
 
 @dataclass(frozen=True)
@@ -52,7 +87,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed("That is not an OrderSync API key (they start with 'osk_').")
         prefix, secret = parts
-        api_key = ApiKey.objects.select_related("channel").filter(prefix=prefix).first()
+        api_key = _api_key_for(prefix)
         if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(secret)):
             raise exceptions.AuthenticationFailed("Unknown API key; check it was copied whole.")
         if api_key.revoked_at is not None:
@@ -62,6 +97,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now  # the cached row too: this process writes it once per resolution
         return ApiPrincipal(api_key=api_key), api_key
 
     def authenticate_header(self, request):

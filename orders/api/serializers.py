@@ -158,7 +158,9 @@ _DATETIME = serializers.DateTimeField()
 
 class OrderSerializer(serializers.Serializer):
     """Declared field by field for the schema; rendered by hand because it is on every hot path (ingest,
-    bulk, list) and DRF's generic field machinery costs more than the rest of a replay."""
+    bulk, list) and DRF's generic field machinery costs more than the rest of a replay.
+
+    context["lines"] ({order id: lines}) renders lines ingest has just written without reading them back."""
 
     id = serializers.IntegerField(read_only=True)
     number = serializers.CharField(read_only=True)
@@ -202,7 +204,7 @@ class OrderSerializer(serializers.Serializer):
                 {"id": line.pk, "position": line.position, "sku": line.sku, "name": line.name,
                  "quantity": line.quantity, "unit_price": money_str(line.unit_price, cur),
                  "line_total": money_str(line.line_total, cur)}
-                for line in order.lines.all()
+                for line in self.context.get("lines", {}).get(order.pk) or order.lines.all()
             ],
         )
         return data

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from channels_integration.scopes import ORDERS_READ, ORDERS_WRITE
 from orders.actors import Actor
+from orders.api.fastpath import FastValidator, fast_or_none
 from orders.api.pagination import OrderCursorPagination, id_from_text
 from orders.api.serializers import (
     BulkInSerializer,
@@ -129,9 +130,8 @@ class OrderListCreateView(OrderApiView):
         serializer = OrderInSerializer(data=request.data, context={"channel": self.channel})
         serializer.is_valid(raise_exception=True)
         result = order_ingest(channel=self.channel, data=serializer.validated_data, actor=self.actor)
-        prefetch_related_objects([result.order], "lines")
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        body = OrderSerializer(result.order).data
+        body = OrderSerializer(result.order, context={"lines": {result.order.pk: result.lines}}).data
         if key:
             idempotency_store(api_key_prefix=prefix, key=key, fingerprint=fingerprint, status_code=code, body=body)
         return Response(body, status=code)
@@ -154,11 +154,14 @@ class OrderBulkView(OrderApiView):
         valid, positions = [], []
         # One serializer instance validates every item: building the fields once per request, not per order.
         validator = OrderInSerializer(context={"channel": self.channel})
+        fast = FastValidator(validator)
         for index, item in enumerate(envelope.validated_data["orders"]):
             try:
                 if not isinstance(item, dict):
                     raise serializers.ValidationError({"non_field_errors": ["Expected an object."]})
-                valid.append(validator.run_validation(item))
+                # The fast path only accepts; anything it is unsure of gets the serializer (and its message).
+                data = fast_or_none(fast, item)
+                valid.append(data if data is not None else validator.run_validation(item))
             except serializers.ValidationError as exc:
                 errors = exc.detail
                 results.append({"index": index, "status": 400,
@@ -167,10 +170,13 @@ class OrderBulkView(OrderApiView):
             results.append(None)
             positions.append(index)
         outcomes = order_ingest_bulk(channel=self.channel, items=valid, actor=self.actor)
-        # Rendered from the objects ingest returned, as POST /orders/ does: one query for all their lines.
-        orders = list({o.result.order.pk: o.result.order for o in outcomes if o.result is not None}.values())
-        prefetch_related_objects(orders, "lines")
-        bodies = {body["id"]: body for body in OrderSerializer(orders, many=True).data}
+        # Rendered from the objects ingest returned, as POST /orders/ does: the lines of new orders as written,
+        # one query for the lines of all replayed ones.
+        answered = [o.result for o in outcomes if o.result is not None]
+        orders = list({result.order.pk: result.order for result in answered}.values())
+        written = {result.order.pk: result.lines for result in answered if result.lines is not None}
+        prefetch_related_objects([order for order in orders if order.pk not in written], "lines")
+        bodies = {body["id"]: body for body in OrderSerializer(orders, many=True, context={"lines": written}).data}
         for outcome, index in zip(outcomes, positions, strict=True):
             if outcome.error is not None:
                 results[index] = {"index": index, "status": outcome.error.status_code,

@@ -138,8 +138,8 @@ def _create(*, channel, queues: dict[str, list[_Entry]], existing: dict[str, Ord
                 raise
             existing.update(stored)
             continue
-        for entry, order in zip(todo, created, strict=True):
-            entry.item.result = IngestResult(order=order, created=True)
+        for entry, (order, lines) in zip(todo, created, strict=True):
+            entry.item.result = IngestResult(order=order, created=True, lines=lines)
             existing[entry.external_id] = order
         return
 
@@ -152,7 +152,7 @@ def _outcome_shape(outcomes: dict) -> dict:
     }
 
 
-def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> list[Order]:
+def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> list[tuple[Order, list[OrderLine]]]:
     """Writes the orders of `todo`. Unless `stock_first`, the stock answers are predicted from an unlocked read,
     the audit rows and events follow the prediction, and the stock-level locks are taken last, so they are held
     only until the commit; if the real answers differ, _Mispredicted rolls the attempt back."""
@@ -204,4 +204,4 @@ def _write(*, channel, todo: list[_Entry], actor: Actor, stock_first: bool) -> l
         {order_id: outcome for order_id, outcome in outcomes.items() if order_id not in review}
     ):
         raise _Mispredicted
-    return [order for order, _lines in built]
+    return built

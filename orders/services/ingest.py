@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 class IngestResult:
     order: Order
     created: bool
+    # The lines just written, so the answer is rendered without reading them back; None for a replay.
+    lines: list[OrderLine] | None = None
 
 
 # What an omitted field is stored as. Sending the value or leaving the field out makes the same order.
@@ -266,7 +268,7 @@ def publish_created(*, order: Order, lines: list[OrderLine], actor: Actor) -> No
     event_publish_many(events=created_events(order=order, lines=lines, actor=actor))
 
 
-def create_order(*, channel, data: dict, actor: Actor, hold_reason: str = "") -> Order:
+def create_order(*, channel, data: dict, actor: Actor, hold_reason: str = "") -> tuple[Order, list[OrderLine]]:
     """Must run inside the caller's transaction: any error leaves nothing behind."""
     order, lines = build_order(channel=channel, data=data)
     order.save()
@@ -280,7 +282,7 @@ def create_order(*, channel, data: dict, actor: Actor, hold_reason: str = "") ->
         changes += compliance_screen(order=order, lines=lines) or reserve_or_hold(order=order, lines=lines, actor=actor)
     OrderStatusChange.objects.bulk_create(changes)
     publish_created(order=order, lines=lines, actor=actor)
-    return order
+    return order, lines
 
 
 def order_ingest(*, channel, data: dict, actor: Actor, hold_reason: str = "") -> IngestResult:
@@ -294,11 +296,11 @@ def order_ingest(*, channel, data: dict, actor: Actor, hold_reason: str = "") ->
     # and a replay racing its original is handled by the same path.
     try:
         with transaction.atomic():
-            order = create_order(channel=channel, data=data, actor=actor, hold_reason=hold_reason)
+            order, lines = create_order(channel=channel, data=data, actor=actor, hold_reason=hold_reason)
     except IntegrityError:
         # This (channel, external_id) exists, maybe inserted a moment ago by a concurrent request: a replay.
         found = _existing(channel, data["external_id"], data["body_hash"])
         if found is None:
             raise
         return found
-    return IngestResult(order=order, created=True)
+    return IngestResult(order=order, created=True, lines=lines)

@@ -177,6 +177,9 @@ SYNC_SWEEP_INTERVAL = timedelta(seconds=env.int("SYNC_SWEEP_INTERVAL_SECONDS", d
 
 # Channel API: requests per API key over all endpoints (DRF rate syntax, e.g. "6000/min").
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/min")
+# How long a web process trusts the API key (and its channel) it read: a key revoked or a channel deactivated in
+# another process is refused at most this many seconds later (at once in the process that did it).
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # Unpaid orders of a channel without its own reservation_ttl give their stock back after this long (0: never).
 ORDERS_DEFAULT_RESERVATION_TTL = timedelta(minutes=env.int("ORDERS_DEFAULT_RESERVATION_TTL_MINUTES", default=24 * 60))
 # Expiry of unpaid orders runs every minute.

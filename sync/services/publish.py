@@ -1,3 +1,4 @@
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,23 +22,44 @@ class EventSpec:
         return self.stream or (f"order:{self.order_id}" if self.order_id is not None else f"topic:{self.topic}")
 
 
-def _reserve_sequences(counts: dict[str, int]) -> dict[str, int]:
-    """Bumps each stream's counter by its count in one statement and returns the new last sequence per stream.
+def _insert_events(specs: Sequence[EventSpec]) -> list[Event]:
+    """Bumps each stream's counter and inserts the events numbered from it, in one statement (one round trip).
 
-    The row locks it takes are held until the caller commits, which orders concurrent publishers of a stream;
-    streams are locked in key order, so two publishers of overlapping streams cannot deadlock.
-    """
-    table = connection.ops.quote_name(StreamCounter._meta.db_table)
+    The counter row locks are held until the caller commits, which orders concurrent publishers of a stream;
+    streams are locked in key order, so two publishers of overlapping streams cannot deadlock. Events of one
+    stream get consecutive sequence numbers in the order given."""
+    counts = Counter(spec.stream_key for spec in specs)
     keys = sorted(counts)
-    values = ", ".join(["(%s, %s)"] * len(keys))
+    now = timezone.now()
+    rows, seen = [], Counter()
+    for spec in specs:
+        key = spec.stream_key
+        seen[key] += 1
+        rows.append((Event(topic=spec.topic, order_id=spec.order_id, stream=key, payload=spec.payload,
+                           created_at=now), counts[key] - seen[key]))
+    counter, event = (connection.ops.quote_name(m._meta.db_table) for m in (StreamCounter, Event))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, last_sequence) VALUES {values} "
-            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {table}.last_sequence + EXCLUDED.last_sequence "
-            "RETURNING key, last_sequence",
-            [part for key in keys for part in (key, counts[key])],
+            f"WITH seq AS (INSERT INTO {counter} (key, last_sequence) VALUES {', '.join(['(%s, %s)'] * len(keys))} "
+            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {counter}.last_sequence + EXCLUDED.last_sequence "
+            "RETURNING key, last_sequence) "
+            f"INSERT INTO {event} (id, topic, order_id, stream, sequence, payload, created_at) "
+            "SELECT e.id, e.topic, e.order_id, e.stream, seq.last_sequence - e.from_last, e.payload, %s "
+            "FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::jsonb[]) "
+            "AS e(id, topic, order_id, stream, from_last, payload) JOIN seq ON seq.key = e.stream "
+            "RETURNING id, sequence",
+            [*(part for key in keys for part in (key, counts[key])), now,
+             [e.id for e, _ in rows], [e.topic for e, _ in rows], [e.order_id for e, _ in rows],
+             [e.stream for e, _ in rows], [from_last for _, from_last in rows],
+             [json.dumps(e.payload) for e, _ in rows]],
         )
-        return dict(cursor.fetchall())
+        sequences = dict(cursor.fetchall())
+    events = []
+    for e, _ in rows:
+        e.sequence = sequences[e.id]
+        e._state.adding, e._state.db = False, connection.alias  # stored rows, as bulk_create leaves them
+        events.append(e)
+    return events
 
 
 def event_publish_many(*, events: Sequence[EventSpec]) -> list[Event]:
@@ -52,16 +74,7 @@ def event_publish_many(*, events: Sequence[EventSpec]) -> list[Event]:
         raise RuntimeError("event_publish must run inside the transaction that makes the change it describes")
     if not events:
         return []
-    counts = Counter(spec.stream_key for spec in events)
-    last = _reserve_sequences(counts)
-    next_sequence = {key: last[key] - counts[key] + 1 for key in counts}
-    rows = []
-    for spec in events:
-        key = spec.stream_key
-        rows.append(Event(topic=spec.topic, order_id=spec.order_id, stream=key, sequence=next_sequence[key],
-                          payload=spec.payload))
-        next_sequence[key] += 1
-    created = Event.objects.bulk_create(rows)
+    created = _insert_events(events)
     now = timezone.now()
     active = list(Endpoint.objects.filter(active=True))
     deliveries = Delivery.objects.bulk_create(
