@@ -110,6 +110,10 @@ def buckets_settle(amounts: dict[int, int], *, on_hand_sign: int) -> set[int]:
     """
     if not amounts:
         return set()
+    if connection.vendor != "postgresql":  # SQLite (the dev default): one UPDATE per bucket
+        return {pk for pk in sorted(amounts) if not StockBucket.objects.filter(pk=pk).update(
+            reserved=F("reserved") - amounts[pk], on_hand=F("on_hand") + on_hand_sign * amounts[pk],
+            version=F("version") + 1)}
     values = ", ".join(["(%s::bigint, %s::integer)"] * len(amounts))
     params: list = [on_hand_sign]
     for pk in sorted(amounts):

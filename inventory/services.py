@@ -1,5 +1,5 @@
 """Every stock write. Lock order, always: SKU/warehouse rows (only their upserts), the order's reservations,
-the channel's allocations by pk, then stock levels by pk.
+the channel's allocations by pk, then stock levels by pk, then split-stock buckets by pk (inventory.buckets).
 
 Taking locks in one global order is what makes these services deadlock-free against each other: two orders
 that want the same SKUs in opposite line order still touch the stock-level rows in ascending pk order.
