@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 
 def landing(request):
     links = [
-        (reverse("admin:index"), "Operator console", "orders, deliveries, dashboards (staff login)"),
-        (reverse("api-docs"), "API documentation", "the channel REST API, interactive"),
-        (reverse("schema"), "OpenAPI schema", "machine-readable"),
-        (reverse("healthz"), "Health", "process alive"),
-        (reverse("readyz"), "Readiness", "database and broker reachable"),
+        (reverse("admin:index"), _("Operator console"), _("orders, deliveries, dashboards (staff login)")),
+        (reverse("api-docs"), _("API documentation"), _("the channel REST API, interactive")),
+        (reverse("schema"), _("OpenAPI schema"), _("machine-readable")),
+        (reverse("healthz"), _("Health"), _("process alive")),
+        (reverse("readyz"), _("Readiness"), _("database and broker reachable")),
     ]
     return render(request, "console/landing.html", {"links": links})
 

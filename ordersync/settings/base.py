@@ -285,6 +285,8 @@ MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
                   "django.middleware.locale.LocaleMiddleware")
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# The project's own catalogue (the console's strings); Django and its apps bring theirs.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

@@ -4,6 +4,7 @@ cancels an order; a viewer is offered none of it and refused when posting anyway
 
 It writes docs/img/console-dashboard.png and docs/img/console-order.png (the README's screenshots)."""
 
+import os
 import re
 import time
 from datetime import timedelta
@@ -16,7 +17,7 @@ from django.utils import timezone
 from orders.fsm import Status
 from orders.models import Order, OrderStatusChange
 from sync.models import Delivery
-from tests.e2e.conftest import browser  # noqa: F401  the package-scoped Chromium
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import ChannelFactory
 from tests.harness.celery_worker import wait_until
 from tests.orders.factories import make_order, stock_skus
@@ -28,6 +29,23 @@ IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 PASSWORD = "pw-for-browser-tests"
 # Orders placed this many hours ago, per channel (the dashboard's last 48 h).
 PLACED = {"webshop": [1, 2, 2, 3], "market": [1, 5]}
+
+
+@pytest.fixture
+def browser():
+    """Chromium for this test alone: tests/e2e keeps its own package-wide one, and two Playwright drivers must not
+    be alive in one thread at once."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop current in this thread; the ORM's async guard must allow it here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield chromium
+            chromium.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def member(role: str) -> User:
@@ -58,7 +76,7 @@ def shop(http_server, celery_worker):
             "viewer": member("viewer")}
 
 
-def log_in(browser, live_server, user):  # noqa: F811  the fixture, passed in
+def log_in(browser, live_server, user):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{live_server.url}/admin/login/")
@@ -82,7 +100,7 @@ def reload_until(page, predicate, *, timeout: float = 30.0, message: str):
         page.reload()
 
 
-def test_an_operator_works_the_console_and_a_viewer_may_only_look(browser, live_server, http_server, shop):  # noqa: F811
+def test_an_operator_works_the_console_and_a_viewer_may_only_look(browser, live_server, http_server, shop):
     stuck, dead = shop["stuck"], shop["dead"]
     page = log_in(browser, live_server, shop["operator"])
 
