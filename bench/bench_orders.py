@@ -20,7 +20,7 @@ from bench.server import Gunicorn
 from bench.wrk import generator_ceiling, wrk_run
 
 PHASE = float(os.environ.get("BENCH_ORDERS_SECONDS", "3"))
-WORKERS = (1, 2, 4)
+WORKERS = tuple(int(w) for w in os.environ.get("BENCH_ORDERS_WORKERS", "1,2,4").split(","))
 CONNECTIONS = (4, 16, 64)
 HEADLINE = (4, 16)  # the measurement: 4 workers, wrk with 16 connections
 BULK_SIZE = 500
@@ -89,9 +89,10 @@ def _raw_sql_orders_per_second(channel_id: int, rounds: int, *, all_rows: bool) 
                     "INSERT INTO orders_order (channel_id, external_id, number, status, held_from, hold_reason, "
                     "cancel_reason, currency, subtotal, shipping_total, tax_total, discount_total, total, "
                     "customer_name, customer_email, customer_phone, language, shipping_address, billing_address, "
-                    "placed_at, payment_reference, tracking_number, carrier, body_hash, created_at, updated_at) "
+                    "placed_at, payment_reference, tracking_number, carrier, body_hash, created_at, updated_at, "
+                    "age_verified) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                    "%s, %s, %s, %s, %s) RETURNING id",
+                    "%s, %s, %s, %s, %s, false) RETURNING id",
                     orders, returning=True,
                 )
                 ids = []
@@ -203,6 +204,14 @@ def _bulk(port: int, headers: dict, channel_id: int) -> dict:
     }
 
 
+def _start(workers: int) -> Gunicorn:
+    # On a loaded machine a start can miss bench.server's 30 s deadline once; a second miss is a failure.
+    try:
+        return Gunicorn(settings="bench.settings_orders", env={"WEB_CONCURRENCY": str(workers)})
+    except RuntimeError:
+        return Gunicorn(settings="bench.settings_orders", env={"WEB_CONCURRENCY": str(workers)})
+
+
 def run() -> list[dict]:
     from channels_integration.models import Channel
 
@@ -211,7 +220,7 @@ def run() -> list[dict]:
     headers = {"Authorization": f"Bearer {secret}"}
     results = []
     for workers in WORKERS:
-        server = Gunicorn(settings="bench.settings_orders", env={"WEB_CONCURRENCY": str(workers)})
+        server = _start(workers)
         try:
             for path, body in (("/bench/insert-one/", _order("warm-@ID@", 0)),
                                ("/api/v1/orders/", _order("warm-@ID@", 1))):
@@ -226,6 +235,5 @@ def run() -> list[dict]:
                 results.append(_bulk(server.port, headers, channel_id))
         finally:
             server.stop()
-    headline = next(r for r in results if r["goal"] == 0.5)
-    bulk = next(r for r in results if "bulk" in r["name"])
-    return [headline, bulk, *(r for r in results if r not in (headline, bulk))]
+    first = [r for r in results if r["goal"] is not None]
+    return [*first, *(r for r in results if r["goal"] is None)]
