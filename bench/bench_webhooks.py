@@ -143,7 +143,7 @@ def run() -> list[dict]:
     from django.conf import settings
     from django.db.models import Max, Min
 
-    from bench.bench_orders import Server
+    from bench.server import Gunicorn
     from channels_integration.models import InboundMessage
     from orders.models import Order
     from tests.harness.celery_worker import CeleryWorkers, purge_broker, wait_until
@@ -165,7 +165,7 @@ def run() -> list[dict]:
 
     purge_broker(settings.CELERY_BROKER_URL, list(settings.ORDERSYNC_QUEUES))
     workers = CeleryWorkers(tmp, settings.CELERY_BROKER_URL)
-    server = Server()
+    server = Gunicorn(settings="bench.settings_orders")
     try:
         workers.start(queues=["channel"], pool="prefork", concurrency=WORKERS,
                       env={"DJANGO_SETTINGS_MODULE": "bench.settings_orders"})
