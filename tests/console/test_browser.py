@@ -4,7 +4,6 @@ cancels an order; a viewer is offered none of it and refused when posting anyway
 
 It writes docs/img/console-dashboard.png and docs/img/console-order.png (the README's screenshots)."""
 
-import os
 import re
 import time
 from datetime import timedelta
@@ -17,8 +16,8 @@ from django.utils import timezone
 from orders.fsm import Status
 from orders.models import Order, OrderStatusChange
 from sync.models import Delivery
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import ChannelFactory
+from tests.harness.browser import chromium
 from tests.harness.celery_worker import wait_until
 from tests.orders.factories import make_order, stock_skus
 from tests.sync.factories import make_endpoint, publish
@@ -35,17 +34,8 @@ PLACED = {"webshop": [1, 2, 2, 3], "market": [1, 5]}
 def browser():
     """Chromium for this test alone: tests/e2e keeps its own package-wide one, and two Playwright drivers must not
     be alive in one thread at once."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop current in this thread; the ORM's async guard must allow it here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with chromium() as browser:
+        yield browser
 
 
 def member(role: str) -> User:
