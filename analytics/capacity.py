@@ -14,7 +14,7 @@ from django.conf import settings
 
 from analytics.selectors import delivery_service_times
 
-# Written by `make bench` (bench/run.py); the "throughput" section's shape is documented in docs/FORECAST.md.
+# Per-process throughput measured elsewhere (no benchmark writes it yet); its shape is documented in docs/FORECAST.md.
 BENCH_RESULTS = Path(settings.BASE_DIR) / "bench" / "results" / "latest.json"
 BENCH_INGEST_KEY = "ingest_requests_per_second_per_web_process"
 BENCH_DELIVERY_KEY = "deliveries_per_second_per_worker_process"
