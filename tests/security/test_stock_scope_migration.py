@@ -13,10 +13,9 @@ BEFORE = (APP, "0001_initial")
 
 
 def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
+    # The state after the plan, with every migration still applied: going back to BEFORE also unapplies the other
+    # apps' migrations that depend on a later one of ours (the console's index migrations).
+    return MigrationExecutor(connection).migrate(targets).apps
 
 
 def _leaves():
@@ -26,7 +25,7 @@ def _leaves():
 @pytest.mark.django_db(transaction=True)
 def test_inventory_scope_becomes_read_and_write_only_where_the_ledger_shows_writes():
     latest = _leaves()
-    before = [BEFORE if app == APP else (app, name) for app, name in latest]
+    before = [BEFORE]
     apps = _migrate(before)
     Channel = apps.get_model(APP, "Channel")
     ApiKey = apps.get_model(APP, "ApiKey")
