@@ -22,14 +22,23 @@ class EventSpec:
         return self.stream or (f"order:{self.order_id}" if self.order_id is not None else f"topic:{self.topic}")
 
 
-def _insert_events(specs: Sequence[EventSpec]) -> list[Event]:
-    """Bumps each stream's counter and inserts the events numbered from it, in one statement (one round trip).
+def _counter_bump(counts: Counter) -> tuple[str, list]:
+    """The statement that bumps each stream's counter by its count and returns the new last sequence per stream.
 
-    The counter row locks are held until the caller commits, which orders concurrent publishers of a stream;
-    streams are locked in key order, so two publishers of overlapping streams cannot deadlock. Events of one
-    stream get consecutive sequence numbers in the order given."""
-    counts = Counter(spec.stream_key for spec in specs)
+    Its row locks are held until the caller commits, which orders concurrent publishers of a stream; streams are
+    locked in key order, so two publishers of overlapping streams cannot deadlock."""
+    table = connection.ops.quote_name(StreamCounter._meta.db_table)
     keys = sorted(counts)
+    sql = (f"INSERT INTO {table} (key, last_sequence) VALUES {', '.join(['(%s, %s)'] * len(keys))} "
+           f"ON CONFLICT (key) DO UPDATE SET last_sequence = {table}.last_sequence + EXCLUDED.last_sequence "
+           "RETURNING key, last_sequence")
+    return sql, [part for key in keys for part in (key, counts[key])]
+
+
+def _insert_events(specs: Sequence[EventSpec]) -> list[Event]:
+    """Bumps the stream counters and inserts the events numbered from them, in one statement (one round trip) on
+    PostgreSQL. Events of one stream get consecutive sequence numbers in the order given."""
+    counts = Counter(spec.stream_key for spec in specs)
     now = timezone.now()
     rows, seen = [], Counter()
     for spec in specs:
@@ -37,20 +46,24 @@ def _insert_events(specs: Sequence[EventSpec]) -> list[Event]:
         seen[key] += 1
         rows.append((Event(topic=spec.topic, order_id=spec.order_id, stream=key, payload=spec.payload,
                            created_at=now), counts[key] - seen[key]))
+    bump, bump_params = _counter_bump(counts)
     if connection.vendor != "postgresql":  # `make run` on SQLite: no unnest, so counters first, then the events
-        return _insert_events_apart(rows, counts)
-    counter, event = (connection.ops.quote_name(m._meta.db_table) for m in (StreamCounter, Event))
+        with connection.cursor() as cursor:
+            cursor.execute(bump, bump_params)
+            last = dict(cursor.fetchall())
+        for e, from_last in rows:
+            e.sequence = last[e.stream] - from_last
+        return Event.objects.bulk_create([e for e, _ in rows])
+    event = connection.ops.quote_name(Event._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH seq AS (INSERT INTO {counter} (key, last_sequence) VALUES {', '.join(['(%s, %s)'] * len(keys))} "
-            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {counter}.last_sequence + EXCLUDED.last_sequence "
-            "RETURNING key, last_sequence) "
+            f"WITH seq AS ({bump}) "
             f"INSERT INTO {event} (id, topic, order_id, stream, sequence, payload, created_at) "
             "SELECT e.id, e.topic, e.order_id, e.stream, seq.last_sequence - e.from_last, e.payload, %s "
             "FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::jsonb[]) "
             "AS e(id, topic, order_id, stream, from_last, payload) JOIN seq ON seq.key = e.stream "
             "RETURNING id, sequence",
-            [*(part for key in keys for part in (key, counts[key])), now,
+            [*bump_params, now,
              [e.id for e, _ in rows], [e.topic for e, _ in rows], [e.order_id for e, _ in rows],
              [e.stream for e, _ in rows], [from_last for _, from_last in rows],
              [json.dumps(e.payload) for e, _ in rows]],
@@ -62,22 +75,6 @@ def _insert_events(specs: Sequence[EventSpec]) -> list[Event]:
         e._state.adding, e._state.db = False, connection.alias  # stored rows, as bulk_create leaves them
         events.append(e)
     return events
-
-
-def _insert_events_apart(rows: list[tuple[Event, int]], counts: Counter) -> list[Event]:
-    table = connection.ops.quote_name(StreamCounter._meta.db_table)
-    keys = sorted(counts)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, last_sequence) VALUES {', '.join(['(%s, %s)'] * len(keys))} "
-            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {table}.last_sequence + EXCLUDED.last_sequence "
-            "RETURNING key, last_sequence",
-            [part for key in keys for part in (key, counts[key])],
-        )
-        last = dict(cursor.fetchall())
-    for e, from_last in rows:
-        e.sequence = last[e.stream] - from_last
-    return Event.objects.bulk_create([e for e, _ in rows])
 
 
 def event_publish_many(*, events: Sequence[EventSpec]) -> list[Event]:
