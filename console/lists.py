@@ -6,6 +6,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
+from ordersync.sql import db_table
+
 # Rows a list counts exactly; past this many it reports an estimate (unfiltered) or this cap (filtered).
 COUNT_CAP = 10_000
 
@@ -37,7 +39,7 @@ class CappedCountPaginator(Paginator):
 def distinct_values(model, column: str) -> list[str]:
     """Every distinct value of an indexed column by a loose index scan (one index probe per value): a plain
     DISTINCT reads the whole table or index."""
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = db_table(model)
     col = connection.ops.quote_name(column)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -17,12 +17,9 @@ from django.utils import timezone
 
 from inventory.feed import level_update, nudge_publisher
 from inventory.models import Reservation, StockBucket, StockLevel, StockMovement
+from ordersync.sql import db_table
 
 MAX_BUCKETS = 64
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def level_totals(level_pk: int) -> tuple[int, int]:
@@ -30,7 +27,7 @@ def level_totals(level_pk: int) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT l.on_hand + COALESCE(SUM(b.on_hand), 0), l.reserved + COALESCE(SUM(b.reserved), 0) "
-            f"FROM {_table(StockLevel)} l LEFT JOIN {_table(StockBucket)} b ON b.stock_level_id = l.id "
+            f"FROM {db_table(StockLevel)} l LEFT JOIN {db_table(StockBucket)} b ON b.stock_level_id = l.id "
             "WHERE l.id = %s GROUP BY l.id",
             [level_pk],
         )
@@ -120,7 +117,7 @@ def buckets_settle(amounts: dict[int, int], *, on_hand_sign: int) -> set[int]:
         params += [pk, amounts[pk]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table(StockBucket)} AS b SET reserved = b.reserved - v.qty, on_hand = b.on_hand + %s * v.qty, "
+            f"UPDATE {db_table(StockBucket)} AS b SET reserved = b.reserved - v.qty, on_hand = b.on_hand + %s * v.qty, "
             f"version = b.version + 1 FROM (VALUES {values}) AS v (id, qty) WHERE b.id = v.id "
             "RETURNING b.id, b.version - 1 = b.published_version",
             params,
@@ -137,18 +134,18 @@ def _bucket_sql(items: int, target: str) -> str:
     values = ", ".join(["(%s::bigint, %s::integer)"] * items)
     return f"""
         WITH upd AS (
-            UPDATE {_table(StockBucket)} SET reserved = reserved + %s, version = version + 1
+            UPDATE {db_table(StockBucket)} SET reserved = reserved + %s, version = version + 1
             WHERE {target} AND on_hand - reserved >= %s
             RETURNING id, version - 1 = published_version AS was_clean
         ), items (line_id, quantity) AS (VALUES {values}),
         res AS (
-            INSERT INTO {_table(Reservation)} (order_id, order_line_id, stock_level_id, bucket_id, quantity, state,
+            INSERT INTO {db_table(Reservation)} (order_id, order_line_id, stock_level_id, bucket_id, quantity, state,
                 expires_at, release_reason, channel_id, created_at, updated_at)
             SELECT %s, items.line_id, %s, upd.id, items.quantity, %s, %s::timestamptz, '', %s::bigint, %s, %s
             FROM upd CROSS JOIN items
             RETURNING id, order_line_id, bucket_id, quantity
         ), mov AS (
-            INSERT INTO {_table(StockMovement)} (stock_level_id, sku_id, warehouse_id, kind, quantity,
+            INSERT INTO {db_table(StockMovement)} (stock_level_id, sku_id, warehouse_id, kind, quantity,
                 on_hand_delta, reserved_delta, reason, actor, reference, order_id, created_at)
             SELECT %s, %s, %s, %s, items.quantity, 0, items.quantity, '', %s,
                 'order:' || %s::text || ' line:' || items.line_id::text, %s, %s
@@ -178,7 +175,7 @@ def reserve_in_bucket(*, order_id: int, level, items: list[tuple[int, int]], exp
     tail += [level.pk, level.sku_id, level.warehouse_id, StockMovement.Kind.RESERVE, actor, order_id, order_id, now]
     attempts = [
         (_RANDOM, [level.pk, random.randrange(level.buckets)]),
-        (_SWEEP.format(bucket=_table(StockBucket)), [level.pk, total]),
+        (_SWEEP.format(bucket=db_table(StockBucket)), [level.pk, total]),
     ]
     for target, target_params in attempts:
         with connection.cursor() as cursor:

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.models import Sku, StockBucket, StockLevel
+from ordersync.sql import db_table
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def level_update(level_pk: int, *, on_hand: int = 0, reserved: int = 0, require_
     Returns whether the row matched. Must run inside the caller's transaction; the row stays locked until
     it commits, which is why callers update levels in pk order.
     """
-    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    table = db_table(StockLevel)
     condition = " AND on_hand - reserved >= %s" if require_free is not None else ""
     params = [on_hand, reserved, timezone.now(), level_pk]
     if require_free is not None:
@@ -59,7 +60,7 @@ def levels_reserve(amounts: dict[int, int]) -> bool:
     """
     if connection.vendor != "postgresql":
         return all([level_update(pk, reserved=amounts[pk], require_free=amounts[pk]) for pk in sorted(amounts)])
-    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    table = db_table(StockLevel)
     values = ", ".join(["(%s::bigint, %s::integer)"] * len(amounts))
     params: list = [timezone.now()]
     for level_pk in sorted(amounts):
@@ -95,7 +96,7 @@ def nudge_publisher(countdown: float | None = None) -> None:
 
 def _mark_published(level_pk: int, version: int, model=StockLevel) -> bool:
     """Records `version` as published; returns whether the row (a level or a bucket) changed again meanwhile."""
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = db_table(model)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET published_version = %s WHERE id = %s AND published_version < %s RETURNING version",

@@ -19,6 +19,7 @@ from inventory.codes import is_sku_code
 from inventory.errors import InsufficientStock, InventoryError, UnknownSku
 from inventory.feed import nudge_publisher
 from inventory.models import ChannelAllocation, Reservation, Sku, StockBucket, StockLevel, StockMovement, Warehouse
+from ordersync.sql import db_table
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,6 @@ class LevelRow:
     buckets: int = 0  # split stock: free counts the row and its buckets
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def read_candidates(codes: set[str], channel_id: int | None = None) -> tuple[dict[str, SkuRow], list[LevelRow]]:
     """The SKUs named, the channel's allocations of them and their stock levels in active warehouses, in one
     unlocked query. Codes outside the SKU code pattern cannot exist and are not sent to the database."""
@@ -68,12 +65,12 @@ def read_candidates(codes: set[str], channel_id: int | None = None) -> tuple[dic
     sql = f"""
         SELECT s.id, s.code, s.track_inventory, s.restricted, a.id, a.cap, a.reserved,
                l.id, l.warehouse_id, l.on_hand - l.reserved + CASE WHEN l.buckets = 0 THEN 0 ELSE (
-                   SELECT COALESCE(SUM(b.on_hand - b.reserved), 0) FROM {_table(StockBucket)} b
+                   SELECT COALESCE(SUM(b.on_hand - b.reserved), 0) FROM {db_table(StockBucket)} b
                    WHERE b.stock_level_id = l.id) END,
                w.priority, w.code, l.buckets
-        FROM {_table(Sku)} s
-        LEFT JOIN {_table(ChannelAllocation)} a ON a.sku_id = s.id AND a.channel_id = %s
-        LEFT JOIN ({_table(StockLevel)} l JOIN {_table(Warehouse)} w ON w.id = l.warehouse_id AND w.active)
+        FROM {db_table(Sku)} s
+        LEFT JOIN {db_table(ChannelAllocation)} a ON a.sku_id = s.id AND a.channel_id = %s
+        LEFT JOIN ({db_table(StockLevel)} l JOIN {db_table(Warehouse)} w ON w.id = l.warehouse_id AND w.active)
             ON l.sku_id = s.id
         WHERE s.code IN ({placeholders})
     """
@@ -228,18 +225,18 @@ def _one_statement_sql(items: int) -> str:
     values = ", ".join(["(%s::bigint, %s::integer)"] * items)
     return f"""
         WITH upd AS (
-            UPDATE {_table(StockLevel)} SET reserved = reserved + %s, version = version + 1, updated_at = %s
+            UPDATE {db_table(StockLevel)} SET reserved = reserved + %s, version = version + 1, updated_at = %s
             WHERE id = %s AND on_hand - reserved >= %s
             RETURNING id, sku_id, warehouse_id, version - 1 = published_version AS was_clean
         ), items (line_id, quantity) AS (VALUES {values}),
         res AS (
-            INSERT INTO {_table(Reservation)} (order_id, order_line_id, stock_level_id, quantity, state,
+            INSERT INTO {db_table(Reservation)} (order_id, order_line_id, stock_level_id, quantity, state,
                 expires_at, release_reason, channel_id, created_at, updated_at)
             SELECT %s, items.line_id, upd.id, items.quantity, %s, %s::timestamptz, '', %s::bigint, %s, %s
             FROM upd CROSS JOIN items
             RETURNING id, order_line_id, stock_level_id, quantity
         ), mov AS (
-            INSERT INTO {_table(StockMovement)} (stock_level_id, sku_id, warehouse_id, kind, quantity,
+            INSERT INTO {db_table(StockMovement)} (stock_level_id, sku_id, warehouse_id, kind, quantity,
                 on_hand_delta, reserved_delta, reason, actor, reference, order_id, created_at)
             SELECT upd.id, upd.sku_id, upd.warehouse_id, %s, items.quantity, 0, items.quantity, '', %s,
                 'order:' || %s::text || ' line:' || items.line_id::text, %s, %s

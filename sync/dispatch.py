@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ordersync.sql import db_table
 from sync.models import DrainNudge
 from sync.routing import DRAIN_TASK
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def _claim_nudge(endpoint_id: int, due: datetime, now: datetime) -> bool:
     """True when this caller must send the drain: none was queued, a later one was, or the queued one is lost."""
-    table = connection.ops.quote_name(DrainNudge._meta.db_table)
+    table = db_table(DrainNudge)
     adapt = connection.ops.adapt_datetimefield_value
     expires = due + timedelta(seconds=settings.SYNC_NUDGE_TTL)
     with connection.cursor() as cursor:

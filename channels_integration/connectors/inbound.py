@@ -36,6 +36,7 @@ from orders.fsm import Status
 from orders.models import Order
 from ordersync.api import ApiError
 from ordersync.parsers import json_loads_strict
+from ordersync.sql import db_table
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def _channel_order(channel: Channel, external_id: str) -> tuple[ChannelOrder, bo
 
     Every path locks the message, then this row, then the order.
     """
-    table = connection.ops.quote_name(ChannelOrder._meta.db_table)
+    table = db_table(ChannelOrder)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (channel_id, external_id, waiting, updated_at) VALUES (%s, %s, false, %s) "

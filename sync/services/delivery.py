@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
+from ordersync.sql import db_table
 from sync.dispatch import drain_nudge_on_commit
 from sync.models import Attempt, Delivery, Endpoint, Event, OperatorAlert
 from sync.retry import parse_retry_after, retry_delay
@@ -104,7 +105,7 @@ def _waiting_for_slots(endpoint: Endpoint, now: datetime) -> int:
 
 def _events(ids: set[uuid.UUID]) -> dict[uuid.UUID, Event]:
     # Raw, like the claim itself: compiling ORM queries costs more than running these on the hot path.
-    table = connection.ops.quote_name(Event._meta.db_table)
+    table = db_table(Event)
     prep = Event._meta.pk.get_db_prep_value
     query = Event.objects.raw(f"SELECT * FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})",
                               [prep(i, connection) for i in ids])
@@ -112,7 +113,7 @@ def _events(ids: set[uuid.UUID]) -> dict[uuid.UUID, Event]:
 
 
 def _claim_statement(limit: int, only: Sequence[int]) -> str:
-    table = connection.ops.quote_name(Delivery._meta.db_table)
+    table = db_table(Delivery)
     columns = ", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in Delivery._meta.concrete_fields)
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     only_sql = f" AND d.id IN ({', '.join(['%s'] * len(only))})" if only else ""
@@ -254,8 +255,8 @@ def _text(value: str) -> str:
 
 
 def _record_statement() -> str:
-    delivery = connection.ops.quote_name(Delivery._meta.db_table)
-    attempt = connection.ops.quote_name(Attempt._meta.db_table)
+    delivery = db_table(Delivery)
+    attempt = db_table(Attempt)
     return (
         "WITH r AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, state text, "
         "next_attempt_at timestamptz, last_status_code integer, last_error text, delivered_at timestamptz, "

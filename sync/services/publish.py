@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
+from ordersync.sql import db_table
 from sync.dispatch import drain_nudge_on_commit
 from sync.models import Delivery, Endpoint, Event, StreamCounter
 
@@ -27,7 +28,7 @@ def _counter_bump(counts: Counter) -> tuple[str, list]:
 
     Its row locks are held until the caller commits, which orders concurrent publishers of a stream; streams are
     locked in key order, so two publishers of overlapping streams cannot deadlock."""
-    table = connection.ops.quote_name(StreamCounter._meta.db_table)
+    table = db_table(StreamCounter)
     keys = sorted(counts)
     sql = (f"INSERT INTO {table} (key, last_sequence) VALUES {', '.join(['(%s, %s)'] * len(keys))} "
            f"ON CONFLICT (key) DO UPDATE SET last_sequence = {table}.last_sequence + EXCLUDED.last_sequence "
@@ -54,7 +55,7 @@ def _insert_events(specs: Sequence[EventSpec]) -> list[Event]:
         for e, from_last in rows:
             e.sequence = last[e.stream] - from_last
         return Event.objects.bulk_create([e for e, _ in rows])
-    event = connection.ops.quote_name(Event._meta.db_table)
+    event = db_table(Event)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH seq AS ({bump}) "
