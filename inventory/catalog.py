@@ -35,7 +35,8 @@ def sku_upsert(*, code: str, name: str, actor: str, track_inventory: bool = True
             try:
                 with transaction.atomic():
                     sku = Sku.objects.create(code=code, **values)
-                    _audit(sku, actor, {field: [None, getattr(sku, field)] for field in _AUDITED})
+                    created = {field: [None, getattr(sku, field)] for field in _AUDITED}
+                    sku_change_record(sku=sku, actor=actor, changes=created)
                     return sku, True
             except IntegrityError:
                 sku = Sku.objects.select_for_update(no_key=True).get(code=code)
@@ -44,13 +45,14 @@ def sku_upsert(*, code: str, name: str, actor: str, track_inventory: bool = True
         if changes:
             Sku.objects.filter(pk=sku.pk).update(**values)
             sku.refresh_from_db()
-            _audit(sku, actor, changes)
+            sku_change_record(sku=sku, actor=actor, changes=changes)
         if changes.keys() & {"track_inventory", "safety_stock"}:
             levels_touch(sku.stock_levels.all())
     return sku, False
 
 
-def _audit(sku: Sku, actor: str, changes: dict) -> None:
+def sku_change_record(*, sku: Sku, actor: str, changes: dict) -> None:
+    """One row of the SKU's audit trail: who changed which fields from what to what."""
     SkuChange.objects.create(sku=sku, actor=actor, changes=changes)
 
 
@@ -121,7 +123,7 @@ def allocation_set(*, channel, sku_code: str, cap: int | None, actor: str) -> Ch
         allocation.reserved += sum(qty for _pk, qty in uncounted)
         allocation.save(update_fields=["cap", "reserved", "updated_at"])
         if before != {"cap": cap}:
-            _audit(sku, actor, {f"allocation:{channel.code}": [before, {"cap": cap}]})
+            sku_change_record(sku=sku, actor=actor, changes={f"allocation:{channel.code}": [before, {"cap": cap}]})
     return allocation
 
 
@@ -134,6 +136,6 @@ def allocation_remove(*, channel, sku_code: str, actor: str) -> bool:
         allocation = ChannelAllocation.objects.select_for_update().filter(channel=channel, sku=sku).first()
         if allocation is None:
             return False
-        _audit(sku, actor, {f"allocation:{channel.code}": [{"cap": allocation.cap}, None]})
+        sku_change_record(sku=sku, actor=actor, changes={f"allocation:{channel.code}": [{"cap": allocation.cap}, None]})
         allocation.delete()
     return True

@@ -6,9 +6,10 @@ from datetime import datetime
 from django.db.models import F, FilteredRelation, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from inventory.checks import check_sku_code
 from inventory.codes import is_sku_code
-from inventory.errors import UnknownSku
-from inventory.models import Reservation, Sku, StockBucket
+from inventory.errors import UnknownSku, UnknownWarehouse
+from inventory.models import Reservation, Sku, StockBucket, Warehouse
 from inventory.reserving import plan_many, read_candidates, unknown_to
 
 _ACTIVE = Q(stock_levels__warehouse__active=True)
@@ -132,3 +133,15 @@ def stock_preview_many(*, orders, channel_id: int | None = None) -> dict:
     for order, _line, _level, _qty in plan:
         outcomes.setdefault(order.order_id, [])
     return outcomes
+
+
+def sku_and_warehouse_get(*, sku_code: str, warehouse_code: str) -> tuple[Sku, Warehouse]:
+    """Both rows by code, or the 4xx error naming the one that is unknown."""
+    check_sku_code(sku_code)
+    sku = Sku.objects.filter(code=sku_code).first()
+    if sku is None:
+        raise UnknownSku([sku_code])
+    warehouse = Warehouse.objects.filter(code=warehouse_code).first()
+    if warehouse is None:
+        raise UnknownWarehouse(warehouse_code)
+    return sku, warehouse

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from inventory.buckets import buckets_gather, buckets_settle, buckets_spread, level_totals, reserve_in_bucket
 from inventory.catalog import allocation_remove, allocation_set, sku_upsert, warehouse_upsert
-from inventory.checks import check_actor, check_quantity, check_sku_code
+from inventory.checks import check_actor, check_quantity
 from inventory.errors import (
     BelowReserved,
     InsufficientStock,
@@ -39,6 +39,7 @@ from inventory.reserving import (
     reserve_in_one_statement,
     unknown_to,
 )
+from inventory.selectors import sku_and_warehouse_get
 
 __all__ = [
     "BelowReserved", "InsufficientStock", "InvalidQuantity", "InvalidSkuCode", "InventoryError", "LineRequest",
@@ -311,18 +312,8 @@ def stock_reservation_confirm(*, order_id: int) -> None:
     ).update(expires_at=None)
 
 
-def _sku_and_warehouse(sku_code: str, warehouse_code: str) -> tuple[Sku, Warehouse]:
-    check_sku_code(sku_code)
-    sku = Sku.objects.filter(code=sku_code).first()
-    if sku is None:
-        raise UnknownSku([sku_code])
-    warehouse = Warehouse.objects.filter(code=warehouse_code).first()
-    if warehouse is None:
-        raise UnknownWarehouse(warehouse_code)
-    return sku, warehouse
-
-
-def _locked_level(sku: Sku, warehouse: Warehouse) -> StockLevel:
+def stock_level_lock(*, sku: Sku, warehouse: Warehouse) -> StockLevel:
+    """The level row (created empty if missing), locked for the rest of the caller's transaction."""
     StockLevel.objects.bulk_create([StockLevel(sku=sku, warehouse=warehouse)], ignore_conflicts=True)
     return StockLevel.objects.select_for_update(of=("self",), no_key=True).get(sku=sku, warehouse=warehouse)
 
@@ -330,7 +321,7 @@ def _locked_level(sku: Sku, warehouse: Warehouse) -> StockLevel:
 def _change_on_hand(*, sku: Sku, warehouse: Warehouse, kind: str, delta: int, reason: str, actor: str,
                     field: str) -> StockLevel:
     with transaction.atomic():
-        level = _locked_level(sku, warehouse)
+        level = stock_level_lock(sku=sku, warehouse=warehouse)
         if level.buckets:
             # Split stock: with every free unit in the row, a decrease is checked exactly against the row.
             buckets_gather([level.pk])
@@ -363,7 +354,7 @@ def stock_receive(*, sku_code: str, warehouse_code: str, quantity: int, actor: s
     """Goods arrived: on_hand grows by quantity (> 0)."""
     actor = check_actor(actor)
     check_quantity(quantity, field="quantity")
-    sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
+    sku, warehouse = sku_and_warehouse_get(sku_code=sku_code, warehouse_code=warehouse_code)
     return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.RECEIPT, delta=quantity, reason=reason,
                            actor=actor, field="quantity")
 
@@ -380,9 +371,9 @@ def stock_adjust(*, sku_code: str, warehouse_code: str, actor: str, reason: str,
         check_quantity(on_hand, field="on_hand", allow_zero=True)
     else:
         check_quantity(delta, field="delta", allow_negative=True)
-    sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
+    sku, warehouse = sku_and_warehouse_get(sku_code=sku_code, warehouse_code=warehouse_code)
     with transaction.atomic():
-        level = _locked_level(sku, warehouse)
+        level = stock_level_lock(sku=sku, warehouse=warehouse)
         change = on_hand - level_totals(level.pk)[0] if on_hand is not None else delta
         return _change_on_hand(sku=sku, warehouse=warehouse, kind=Kind.ADJUSTMENT, delta=change, reason=reason,
                                actor=actor, field="on_hand" if on_hand is not None else "delta")

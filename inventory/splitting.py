@@ -10,11 +10,12 @@ the SKU's audit trail (SkuChange) records who changed the layout.
 from django.db import transaction
 
 from inventory.buckets import MAX_BUCKETS, buckets_create, buckets_remove
-from inventory.catalog import _audit
+from inventory.catalog import sku_change_record
 from inventory.checks import check_actor
 from inventory.errors import InvalidQuantity
 from inventory.models import StockLevel
-from inventory.services import _locked_level, _sku_and_warehouse
+from inventory.selectors import sku_and_warehouse_get
+from inventory.services import stock_level_lock
 
 
 def _field(warehouse) -> str:
@@ -27,16 +28,16 @@ def stock_split(*, sku_code: str, warehouse_code: str, buckets: int, actor: str)
     if isinstance(buckets, bool) or not isinstance(buckets, int) or not 2 <= buckets <= MAX_BUCKETS:
         raise InvalidQuantity(f"buckets: a whole number from 2 to {MAX_BUCKETS}, got {str(buckets)[:40]!r}.",
                              field="buckets")
-    sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
+    sku, warehouse = sku_and_warehouse_get(sku_code=sku_code, warehouse_code=warehouse_code)
     with transaction.atomic():
-        level = _locked_level(sku, warehouse)
+        level = stock_level_lock(sku=sku, warehouse=warehouse)
         before = level.buckets
         if before == buckets:
             return level
         if before:
             buckets_remove(level.pk)
         buckets_create(level.pk, buckets)
-        _audit(sku, actor, {_field(warehouse): [before, buckets]})
+        sku_change_record(sku=sku, actor=actor, changes={_field(warehouse): [before, buckets]})
         level.refresh_from_db()
         return level
 
@@ -44,13 +45,13 @@ def stock_split(*, sku_code: str, warehouse_code: str, buckets: int, actor: str)
 def stock_merge(*, sku_code: str, warehouse_code: str, actor: str) -> StockLevel:
     """Back to the single row: the buckets' units (free and reserved) are added to it; idempotent."""
     actor = check_actor(actor)
-    sku, warehouse = _sku_and_warehouse(sku_code, warehouse_code)
+    sku, warehouse = sku_and_warehouse_get(sku_code=sku_code, warehouse_code=warehouse_code)
     with transaction.atomic():
-        level = _locked_level(sku, warehouse)
+        level = stock_level_lock(sku=sku, warehouse=warehouse)
         if not level.buckets:
             return level
         before = level.buckets
         buckets_remove(level.pk)
-        _audit(sku, actor, {_field(warehouse): [before, 0]})
+        sku_change_record(sku=sku, actor=actor, changes={_field(warehouse): [before, 0]})
         level.refresh_from_db()
         return level
