@@ -21,10 +21,12 @@ run: $(VENV)/.installed
 	$(PY) scripts/run.py
 
 test: $(VENV)/.installed-dev
-	@scripts/ensure_chromium.sh
+	@scripts/ensure_package.sh /usr/bin/chromium chromium "the admin browser tests"
+	@scripts/ensure_package.sh /usr/bin/wrk wrk "the load generator's tests"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
+	@scripts/ensure_package.sh /usr/bin/wrk wrk "the benchmarks"
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Not part of `make test`: a steady load for SOAK_SECONDS (default 600), then docs/SOAK.md and its plot.

@@ -6,8 +6,8 @@
    ratio to POST /orders/ single-order throughput in the same run. Goal >= 0.8: storing the raw message and
    processing it in a task must not halve ingest.
 
-wrk's Lua cannot compute an HMAC, so the bodies and their signatures are computed here and written into a Lua table
-that each wrk thread walks through its own slice of (no delivery is sent twice). Needs `wrk` (apt-get install wrk).
+wrk's Lua cannot compute an HMAC, so the bodies and their signatures are computed here and handed to bench/wrk.py as
+prepared requests, each wrk thread walking its own slice (no delivery is sent twice). `make bench` installs wrk.
 BENCH_WEBHOOK_SECONDS sets each load phase (default 6). The worker host runs as many processes (prefork) as gunicorn
 runs web workers (2 x cores + 1), so both paths get the same concurrency; BENCH_WEBHOOK_WORKERS overrides it.
 """
@@ -17,12 +17,12 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import shutil
-import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from bench.wrk import wrk_run
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "6"))
@@ -33,49 +33,6 @@ THREADS = 2
 BODIES = int(os.environ.get("BENCH_WEBHOOK_BODIES", "12000"))
 SECRET = "bench-webhook-secret"
 SKUS = [f"BENCH-W-{i}" for i in range(200)]
-
-LUA = """
-local entries = dofile("%(data)s")
-local step = %(threads)d
-local path = "%(path)s"
-local counter = 0
-function setup(thread)
-  thread:set("offset", counter)
-  counter = counter + 1
-end
-function init(args)
-  index = offset
-  wrk.headers["Content-Type"] = "application/json"
-  %(static_headers)s
-end
-function request()
-  index = index + step
-  local e = entries[(index %% #entries) + 1]
-  %(dynamic_headers)s
-  return wrk.format("POST", path, nil, e[1])
-end
-"""
-
-
-def _lua_string(value: str) -> str:
-    return "[=====[" + value + "]=====]"
-
-
-def _write_lua(directory: Path, name: str, entries: list[list[str]], *, path: str, static: dict,
-               dynamic: list[str]) -> Path:
-    data = directory / f"{name}-data.lua"
-    with data.open("w") as fh:
-        fh.write("return {\n")
-        for entry in entries:
-            fh.write("{" + ",".join(_lua_string(v) for v in entry) + "},\n")
-        fh.write("}\n")
-    static_lines = "\n  ".join(f'wrk.headers["{k}"] = "{v}"' for k, v in static.items())
-    dynamic_lines = "\n  ".join(f'wrk.headers["{header}"] = e[{i + 2}]' for i, header in enumerate(dynamic))
-    script = directory / f"{name}.lua"
-    script.write_text(LUA % {"data": data, "threads": THREADS, "path": path, "static_headers": static_lines,
-                             "dynamic_headers": dynamic_lines})
-    return script
-
 
 def _seed() -> tuple[str, str]:
     from channels_integration.connectors.setup import channel_set_up
@@ -121,22 +78,6 @@ def _rest_body(external_id: str, n: int) -> bytes:
     }).encode()
 
 
-def _wrk(url: str, script: Path) -> dict:
-    command = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{SECONDS:g}s", "--latency",
-               "--timeout", "10s", "-s", str(script), url]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-    def ms(label: str) -> float:
-        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"p50": ms("50"), "p99": ms("99"), "requests": requests, "non_2xx": int(non_2xx.group(1)) if non_2xx
-            else 0, "raw": out}
-
-
 def run() -> list[dict]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
@@ -151,17 +92,14 @@ def run() -> list[dict]:
     shop_code, api_secret = _seed()
     tag = uuid.uuid4().int % 10**12
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    shopify_entries, rest_entries = [], []
+    shopify, rest_bodies = [], []
     for n in range(BODIES):
         body = _shopify_body(10**15 + tag * 100_000 + n, n)
         signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-        shopify_entries.append([body.decode(), signature, f"bench-{tag}-{n}"])
-        rest_entries.append([_rest_body(f"rest-{tag}-{n}", n).decode()])
-    webhook_script = _write_lua(tmp, "webhook", shopify_entries, path=f"/webhooks/shopify/{shop_code}/",
-                                static={"X-Shopify-Topic": "orders/create"},
-                                dynamic=["X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id"])
-    rest_script = _write_lua(tmp, "rest", rest_entries, path="/api/v1/orders/",
-                             static={"Authorization": f"Bearer {api_secret}"}, dynamic=[])
+        shopify.append((body.decode(), {"X-Shopify-Hmac-Sha256": signature,
+                                         "X-Shopify-Webhook-Id": f"bench-{tag}-{n}"}))
+        rest_bodies.append((_rest_body(f"rest-{tag}-{n}", n).decode(), {}))
+    load = dict(method="POST", seconds=SECONDS, connections=CONNECTIONS, threads=THREADS, timeout_s=10)
 
     purge_broker(settings.CELERY_BROKER_URL, list(settings.ORDERSYNC_QUEUES))
     workers = CeleryWorkers(tmp, settings.CELERY_BROKER_URL)
@@ -169,12 +107,13 @@ def run() -> list[dict]:
     try:
         workers.start(queues=["channel"], pool="prefork", concurrency=WORKERS,
                       env={"DJANGO_SETTINGS_MODULE": "bench.settings_orders"})
-        base = f"http://127.0.0.1:{server.port}"
-        rest = _wrk(base + "/api/v1/orders/", rest_script)
+        rest = wrk_run(port=server.port, path="/api/v1/orders/", headers={"Authorization": f"Bearer {api_secret}"},
+                       prepared=rest_bodies, **load)
         rest_created = Order.objects.filter(external_id__startswith=f"rest-{tag}-").count()
         rest_rate = rest_created / SECONDS
 
-        webhook = _wrk(base + f"/webhooks/shopify/{shop_code}/", webhook_script)
+        webhook = wrk_run(port=server.port, path=f"/webhooks/shopify/{shop_code}/",
+                          headers={"X-Shopify-Topic": "orders/create"}, prepared=shopify, **load)
         mine = InboundMessage.objects.filter(dedupe_key__startswith=f"bench-{tag}-")
         wait_until(lambda: not mine.filter(state=InboundMessage.State.RECEIVED).exists(), timeout=900,
                    interval=0.5, message="the webhook backlog to be processed")
@@ -187,21 +126,22 @@ def run() -> list[dict]:
         workers.stop_all()
         purge_broker(settings.CELERY_BROKER_URL, list(settings.ORDERSYNC_QUEUES))
         shutil.rmtree(tmp, ignore_errors=True)
-    if not webhook["requests"] or not rest["requests"]:
-        raise RuntimeError(f"wrk completed no request; the machine is too loaded for this run:\n{webhook['raw']}")
-    cycled = webhook["requests"] > BODIES
+    if not webhook.requests or not rest.requests:
+        raise RuntimeError("wrk completed no request; the machine is too loaded for this run: "
+                           f"webhooks {webhook.describe()}; REST {rest.describe()}")
+    cycled = webhook.requests > BODIES
     note = (f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s; {webhook['requests']} webhooks sent, {stored} stored, "
-            f"{processed} processed by {WORKERS} worker processes; non-2xx {webhook['non_2xx']}"
+            f"{processed} processed by {WORKERS} worker processes; non-2xx {webhook.non_2xx}"
             + ("; bodies cycled (raise BENCH_WEBHOOK_BODIES)" if cycled else ""))
     return [
-        dict(name="webhook receive latency p50 (request -> 200)", value=webhook["p50"], baseline=rest["p50"],
-             unit="ms", ratio=webhook["p50"] / rest["p50"], lower_is_better=True,
+        dict(name="webhook receive latency p50 (request -> 200)", value=webhook.p50_ms, baseline=rest.p50_ms,
+             unit="ms", ratio=webhook.p50_ms / rest.p50_ms, lower_is_better=True,
              goal="informational (baseline: POST /orders/ p50, same wrk settings)", notes=note),
-        dict(name="webhook receive latency p99 (request -> 200)", value=webhook["p99"], baseline=rest["p99"],
-             unit="ms", ratio=webhook["p99"] / rest["p99"], lower_is_better=True,
+        dict(name="webhook receive latency p99 (request -> 200)", value=webhook.p99_ms, baseline=rest.p99_ms,
+             unit="ms", ratio=webhook.p99_ms / rest.p99_ms, lower_is_better=True,
              goal="informational (baseline: POST /orders/ p99)", notes=note),
         dict(name="webhook orders ingested end to end vs POST /orders/", value=ingest_rate, baseline=rest_rate,
              unit="orders/s", ratio=ingest_rate / rest_rate, goal=">= 0.8",
-             notes=f"REST: {rest_created} orders in {SECONDS:g}s (non-2xx {rest['non_2xx']}); webhooks: first "
+             notes=f"REST: {rest_created} orders in {SECONDS:g}s (non-2xx {rest.non_2xx}); webhooks: first "
                    "received -> last processed"),
     ]

@@ -1,10 +1,12 @@
 """A small runner for wrk (Debian's, /usr/bin/wrk): load comes from outside the Python process under test.
 
 `wrk_run` loads one URL for a few seconds and returns what wrk measured (requests/second counting only 2xx/3xx
-answers, latency percentiles, errors). Bodies come from a Lua script built here: a list of JSON templates sent
-in turn, `@ID@` in them replaced by an id unique across connections and runs, so POSTs never collide on
-idempotency keys. `generator_ceiling` is the same wrk against a trivial endpoint of the same server (no database),
-so a reader can see the generator was not what limited a measurement.
+answers, latency percentiles, errors). Requests come from a Lua script built here, walking a list of entries (a
+body and the headers of that one request): with `bodies`, JSON templates in which `@ID@` becomes an id unique
+across threads, connections and runs, so POSTs never collide on idempotency keys; with `prepared`, exact bytes and
+headers computed here (a signature over the body), each wrk thread taking its own slice so none is sent twice
+while the list lasts. `generator_ceiling` is the same wrk against a trivial endpoint of the same server (no
+database), so a reader can see the generator was not what limited a measurement.
 """
 
 import json
@@ -13,32 +15,39 @@ import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 WRK = os.environ.get("WRK", "/usr/bin/wrk")
 MARKER = "WRK-RESULT "
 
-# setup() numbers each wrk thread; request() makes the body; done() prints one JSON line this module parses.
+# setup() runs in wrk's main Lua state and gives each thread its number as a global of that thread's state (a
+# chunk-level local of the same name would shadow it in request(), and every thread would count from the same id).
+# request() walks this thread's slice of the entries; done() prints one JSON line this module parses.
 LUA = """
-local templates = {%(templates)s}
-local headers = %(headers)s
-local method, path, run = "%(method)s", "%(path)s", "%(run)s"
-local counter, thread_id, threads = 0, 0, 0
+local entries = dofile("%(data)s")
+local common = %(headers)s
+local method, path, run, step = "%(method)s", "%(path)s", "%(run)s", %(threads)d
+local started, counter = 0, 0
 
 function setup(thread)
-  threads = threads + 1
-  thread:set("thread_id", threads)
+  thread:set("thread_id", started)
+  started = started + 1
 end
 
 function request()
   counter = counter + 1
-  local body = nil
-  if #templates > 0 then
-    local n = 0
-    body = string.gsub(templates[(counter %% #templates) + 1], "@ID@", function()
-      n = n + 1
-      return run .. "-" .. thread_id .. "-" .. counter .. "-" .. n
-    end)
+  if #entries == 0 then
+    return wrk.format(method, path, common)
   end
+  local e = entries[((thread_id + (counter - 1) * step) %% #entries) + 1]
+  local headers = {}
+  for k, v in pairs(common) do headers[k] = v end
+  for k, v in pairs(e[2]) do headers[k] = v end
+  local n = 0
+  local body = string.gsub(e[1], "@ID@", function()
+    n = n + 1
+    return run .. "-" .. thread_id .. "-" .. counter .. "-" .. n
+  end)
   return wrk.format(method, path, headers, body)
 end
 
@@ -81,32 +90,45 @@ def _lua_string(text: str) -> str:
     return f"[{level}[{text}]{level}]"
 
 
-def lua_script(*, method: str, path: str, headers: dict[str, str], templates: list[str]) -> str:
-    header_table = "{" + ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()) + "}"
-    return LUA % {"templates": ", ".join(_lua_string(t) for t in templates), "headers": header_table,
-                  "method": method, "path": path, "run": uuid.uuid4().hex[:10], "marker": MARKER}
+def _lua_table(headers: dict[str, str]) -> str:
+    return "{" + ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()) + "}"
+
+
+def _lua_entries(entries: list[tuple[str, dict[str, str]]], chunk: int = 5000) -> str:
+    """A Lua file returning the entries; dofile() reads it once per thread. Rows come in functions of `chunk`
+    rows each, as LuaJIT allows a function at most 65,536 constants and every body and signature is one."""
+    parts = ["local entries = {}"]
+    for start in range(0, len(entries), chunk):
+        rows = "\n".join(f"{{{_lua_string(body)}, {_lua_table(headers)}}},"
+                         for body, headers in entries[start:start + chunk])
+        parts.append(f"for _, e in ipairs((function() return {{\n{rows}\n}} end)()) do entries[#entries + 1] = e end")
+    return "\n".join(parts) + "\nreturn entries\n"
 
 
 def wrk_run(*, port: int, path: str, seconds: float, connections: int, method: str = "GET",
             headers: dict[str, str] | None = None, bodies: list[dict] | None = None,
+            prepared: list[tuple[str, dict[str, str]]] | None = None,
             threads: int | None = None, timeout_s: int = 30) -> WrkResult:
-    """`bodies`: JSON bodies sent in turn; the string "@ID@" anywhere in them becomes a unique id per use."""
+    """`bodies`: JSON bodies sent in turn; the string "@ID@" anywhere in them becomes a unique id per use.
+    `prepared`: (body, headers of that request) sent as they are, each once per run while the list lasts."""
+    if bodies and prepared:
+        raise ValueError("bodies or prepared, not both")
     headers = dict(headers or {})
-    templates = [json.dumps(body) for body in bodies or []]
-    if templates:
+    entries = prepared or [(json.dumps(body), {}) for body in bodies or []]
+    if entries:
         headers.setdefault("Content-Type", "application/json")
     threads = threads or min(connections, os.cpu_count() or 1)
-    # wrk takes whole seconds only.
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua_script(method=method, path=path, headers=headers, templates=templates))
-    try:
+    with tempfile.TemporaryDirectory(prefix="wrk-") as tmp:
+        data, script = Path(tmp, "entries.lua"), Path(tmp, "run.lua")
+        data.write_text(_lua_entries(entries))
+        script.write_text(LUA % {"data": data, "headers": _lua_table(headers), "method": method, "path": path,
+                                 "run": uuid.uuid4().hex[:10], "threads": threads, "marker": MARKER})
+        # wrk takes whole seconds only.
         completed = subprocess.run(
             [WRK, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s",
-             "-s", script.name, f"http://127.0.0.1:{port}{path}"],
+             "-s", str(script), f"http://127.0.0.1:{port}{path}"],
             capture_output=True, text=True, timeout=seconds + timeout_s + 30,
         )
-    finally:
-        os.unlink(script.name)
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith(MARKER)), None)
     if completed.returncode or line is None:
         raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
