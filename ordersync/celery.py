@@ -2,8 +2,11 @@ import os
 
 from celery import Celery, signals
 
+from ordersync import kombu_guard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersync.settings.dev")
 
+kombu_guard.install()
 app = Celery("ordersync")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
