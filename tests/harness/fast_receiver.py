@@ -1,7 +1,7 @@
 """A fast webhook receiver in its own process (aiohttp), for benchmarks where the receiver must not be the limit.
 
 Every POST is answered 200 at once and recorded in memory as (path, webhook-id, arrival time.time()); the bench
-reads the records over HTTP. Its own ceiling is measured with wrk in the same run (`wrk_ceiling`).
+reads the records over HTTP. A bench measures its ceiling with wrk in the same run (bench/wrk.py).
 
     receiver = FastReceiver().start()
     receiver.url("/drain")              # an endpoint URL
@@ -9,11 +9,8 @@ reads the records over HTTP. Its own ceiling is measured with wrk in the same ru
     receiver.stop()
 """
 
-import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -81,21 +78,6 @@ class FastReceiver:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
-
-
-def wrk_ceiling(url: str, *, seconds: int = 5, connections: int = 32, body: str = "") -> float:
-    """Requests per second wrk gets from `url` with POSTs of `body` (Debian's wrk, two threads)."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise AssertionError("wrk is not installed (apt-get install wrk); the bench needs the receiver's ceiling")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
-                     'wrk.headers["Content-Type"] = "application/json"\n'
-                     'done = function(summary, latency, requests)\n'
-                     '  io.write(string.format("RPS %f\\n", summary.requests / (summary.duration / 1e6)))\nend\n')
-    out = subprocess.run([binary, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
-                         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
-    return float(next(line.split()[1] for line in out.splitlines() if line.startswith("RPS ")))
 
 
 if __name__ == "__main__":
