@@ -14,7 +14,8 @@ from django.conf import settings
 
 from analytics.selectors import delivery_service_times
 
-# Per-process throughput measured elsewhere (no benchmark writes it yet); its shape is documented in docs/FORECAST.md.
+# Per-process throughput `make bench` measured (bench/run.py writes it from bench_orders and bench_sync); its shape is
+# documented in docs/FORECAST.md.
 BENCH_RESULTS = Path(settings.BASE_DIR) / "bench" / "results" / "latest.json"
 BENCH_INGEST_KEY = "ingest_requests_per_second_per_web_process"
 BENCH_DELIVERY_KEY = "deliveries_per_second_per_worker_process"

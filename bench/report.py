@@ -51,6 +51,20 @@ def load_failures(results_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def throughput_section(runs: list[dict]) -> dict:
+    """Per-process throughput the benchmarks measured (results carrying `per_process`), merged across modules, with
+    when each was measured; analytics/capacity.py reads it from bench/results/latest.json."""
+    section, measured = {}, []
+    for run in runs:
+        for result in run["results"]:
+            if result.get("per_process"):
+                section.update(result["per_process"])
+                measured.append(f"{run['module']} {run['started_at']}")
+    if measured:
+        section["measured_at"] = ", ".join(measured)
+    return section
+
+
 def load_history(results_dir: Path) -> list[dict]:
     path = results_dir / "history.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []

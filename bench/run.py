@@ -4,7 +4,8 @@ Each benchmark module defines `run() -> list[dict]`; every dict has `name`, `val
 `ratio` (value / baseline, higher is better unless `lower_is_better`), `goal` (a ratio or threshold) and
 optional `notes` and `series` ({label: [[seconds, value], ...]}, plotted over time). Each module's results are
 stored in bench/results/<module>.json with the machine, date and versions of its run (and appended to
-bench/results/history.jsonl); then docs/BENCHMARKS.md and its plots are rebuilt from every stored module
+bench/results/history.jsonl); results with `per_process` throughput are merged into bench/results/latest.json for
+the capacity advice (docs/FORECAST.md); then docs/BENCHMARKS.md and its plots are rebuilt from every stored module
 (bench/report.py), so running one module keeps the others' last results on the page. A module that fails keeps
 its previous stored result and makes the run exit non-zero.
 Benchmarks use their own PostgreSQL database (ordersync_bench by default) so they never touch
@@ -89,7 +90,7 @@ def _run_module(name: str, run_versions: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from bench.report import load_failures, load_history, load_runs, write_report
+    from bench.report import load_failures, load_history, load_runs, throughput_section, write_report
 
     _prepare_database()
     wanted = argv[1:] or [""]
@@ -113,8 +114,10 @@ def main(argv: list[str]) -> int:
                                           "value": r["value"], "baseline": r["baseline"], "ratio": r["ratio"]},
                                          default=str) + "\n")
     (out / "failures.json").write_text(json.dumps(failures, indent=2))
-    report = write_report(load_runs(out), ROOT / "docs" / "BENCHMARKS.md", history=load_history(out),
-                          failures=failures)
+    runs = load_runs(out)
+    (out / "latest.json").write_text(json.dumps({"machine": machine(), "throughput": throughput_section(runs)},
+                                                indent=2))
+    report = write_report(runs, ROOT / "docs" / "BENCHMARKS.md", history=load_history(out), failures=failures)
     print(f"\nmachine: {machine()}\nwritten: bench/results/ and {report.relative_to(ROOT)}"
           + (f"\nfailed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

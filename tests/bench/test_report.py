@@ -87,3 +87,25 @@ def test_goals_as_numbers_or_comparisons_or_the_modules_own_verdict():
     assert goal_met({"ratio": 1.0, "goal": "faster"}) is None
     assert goal_met({"ratio": 1.0, "goal": "0 oversell, exactly 400 sold"}) is None  # not a ratio goal
     assert goal_met({"ratio": 1.0, "goal": "0 oversell", "met": False}) is False
+
+
+def test_per_process_throughput_is_merged_into_what_capacity_advice_reads(tmp_path, db):
+    from django.utils import timezone
+
+    from analytics import capacity
+    from bench.report import throughput_section
+
+    orders = {**ORDERS, "module": "bench_orders", "results": [
+        {**ORDERS["results"][0], "per_process": {capacity.BENCH_INGEST_KEY: 41.5}}]}
+    sync = {**SYNC, "module": "bench_sync", "results": [
+        {**SYNC["results"][0], "per_process": {capacity.BENCH_DELIVERY_KEY: 120.0}}, SYNC["results"][1]]}
+
+    section = throughput_section([orders, sync])
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps({"machine": "box", "throughput": section}))
+    throughput = capacity.throughput_measured(queues=["payment"], now=timezone.now(), bench_results=path)
+
+    assert section["measured_at"] == "bench_orders 2026-12-02 05:00 UTC, bench_sync 2026-12-01 22:00 UTC"
+    assert throughput.ingest.per_second == 41.5 and throughput.delivery["payment"].per_second == 120.0
+    assert "bench results latest.json (bench_orders 2026-12-02" in throughput.ingest.source
+    assert throughput_section([ORDERS]) == {}
