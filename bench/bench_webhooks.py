@@ -130,7 +130,7 @@ def run() -> list[dict]:
         raise RuntimeError("wrk completed no request; the machine is too loaded for this run: "
                            f"webhooks {webhook.describe()}; REST {rest.describe()}")
     cycled = webhook.requests > BODIES
-    note = (f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s; {webhook['requests']} webhooks sent, {stored} stored, "
+    note = (f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s; {webhook.requests} webhooks sent, {stored} stored, "
             f"{processed} processed by {WORKERS} worker processes; non-2xx {webhook.non_2xx}"
             + ("; bodies cycled (raise BENCH_WEBHOOK_BODIES)" if cycled else ""))
     return [
