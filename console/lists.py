@@ -65,5 +65,6 @@ def indexed_values_filter(*, model, column: str, lookup: str, title: str):
             return queryset.filter(**{lookup: value}) if value else queryset
 
     IndexedValuesFilter.title = title
+    IndexedValuesFilter.model, IndexedValuesFilter.column = model, column
     return IndexedValuesFilter
 

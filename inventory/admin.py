@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from console.lists import CappedCountPaginator
 from inventory.codes import SKU_CODE_MAX_LENGTH, sku_code_validator
 from inventory.errors import InventoryError
 from inventory.models import ChannelAllocation, Reservation, Sku, SkuChange, StockLevel, StockMovement, Warehouse
@@ -231,6 +232,7 @@ class StockMovementAdmin(ReadOnlyAdmin):
     list_select_related = ("sku", "warehouse")
     search_fields = ("sku__code", "reference", "actor")
     date_hierarchy = "created_at"
+    paginator = CappedCountPaginator
     show_full_result_count = False
 
 
@@ -241,6 +243,7 @@ class ReservationAdmin(ReadOnlyAdmin):
     list_filter = ("state",)
     list_select_related = ("stock_level__sku", "stock_level__warehouse")
     search_fields = ("=order_id", "stock_level__sku__code")
+    paginator = CappedCountPaginator
     show_full_result_count = False
 
     @admin.display(ordering="stock_level__sku__code")
@@ -259,4 +262,5 @@ class SkuChangeAdmin(ReadOnlyAdmin):
     list_select_related = ("sku",)
     search_fields = ("sku__code", "actor")
     date_hierarchy = "created_at"
+    paginator = CappedCountPaginator
     show_full_result_count = False

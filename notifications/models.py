@@ -95,7 +95,11 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["event_id", "medium", "recipient"], condition=models.Q(resend_of=None),
                                     name="notification_once_per_event"),
         ]
-        indexes = [models.Index(fields=["state", "created_at"], name="notification_state_idx")]
+        # The console's list filters (console.lists.indexed_values_filter) read their choices from these.
+        indexes = [models.Index(fields=["state", "created_at"], name="notification_state_idx"),
+                   models.Index(fields=["topic", "created_at"], name="notification_topic_idx"),
+                   models.Index(fields=["channel_code", "created_at"], name="notification_channel_idx"),
+                   models.Index(fields=["language"], name="notification_language_idx")]
 
     def __str__(self) -> str:
         return f"{self.topic} {self.order_number} → {self.recipient or '(no recipient)'} ({self.state})"
