@@ -61,7 +61,7 @@ def test_redis_restart_and_30s_outage_the_api_accepts_orders_and_deliveries_catc
         worker = celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
         celery_workers.start_beat(env=WORKER_ENV)
         web = web_servers(broker_url=private_redis.url)
-        shop = make_shop(web.url)
+        shop = make_shop(web.base)
         stream = OrderStream(shop).start()
         wait_until(lambda: len(stream.orders) >= 8, timeout=60, message="orders before the restart")
         private_redis.restart()

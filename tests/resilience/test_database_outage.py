@@ -34,13 +34,13 @@ def test_database_outage_is_503_and_web_and_worker_recover_without_a_restart(
     worker = celery_workers.start(env={**WORKER_ENV, "DATABASE_URL": proxied})
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers(database_url=proxied)
-    shop = make_shop(web.url)
+    shop = make_shop(web.base)
     before = shop.run_orders(bodies(5, "before"), threads=2)
     pids = (web.pids, worker.proc.pid)
 
     proxy.cut()
     down = [shop.post("/api/v1/orders/", body) for body in bodies(6, "down")]
-    ready = requests.get(web.url + "/readyz", timeout=10)
+    ready = requests.get(web.base + "/readyz", timeout=10)
     time.sleep(2)  # the outage lasts: the worker's drains and the beat's sweeps fail meanwhile
     proxy.restore()
 

@@ -45,9 +45,9 @@ def test_resent_and_out_of_order_webhooks_and_a_rest_order_from_two_clients_make
     celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers()
-    first = make_shop(web.url)
-    second = Shop(web.url, first.key)  # a second client of the same integration (another host, same key)
-    hooks = Webhooks(web.url)
+    first = make_shop(web.base)
+    second = Shop(web.base, first.key)  # a second client of the same integration (another host, same key)
+    hooks = Webhooks(web.base)
 
     for i in range(ROUNDS):
         # Shopify resends one delivery (same X-Shopify-Webhook-Id) three times at once, and once more later.
@@ -68,7 +68,7 @@ def test_resent_and_out_of_order_webhooks_and_a_rest_order_from_two_clients_make
         # The same REST order from two clients at once, with the same Idempotency-Key and external id.
         body = order_body(external_id=f"twice-{i}")
         key = {"Idempotency-Key": f"idem-{i}"}
-        both = together(*[partial(client._session().post, web.url + "/api/v1/orders/", json=body, headers=key,
+        both = together(*[partial(client._session().post, web.base + "/api/v1/orders/", json=body, headers=key,
                                   timeout=30) for client in (first, second)])
         assert sorted(r.status_code for r in both) in ([200, 201], [201, 201]), [r.text[:200] for r in both]
         assert len({r.json()["id"] for r in both}) == 1, "both clients got the one order"

@@ -36,8 +36,8 @@ def test_flash_sale_of_1000_orders_over_three_channels_sells_exactly_the_100_uni
     celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers(processes=2, threads=8)
-    shop = make_shop(web.url, channel=ChannelFactory(currency="EUR", insufficient_stock_policy="reject"))
-    hooks = Webhooks(web.url, shopify_policy="hold", woo_policy="reject")
+    shop = make_shop(web.base, channel=ChannelFactory(currency="EUR", insufficient_stock_policy="reject"))
+    hooks = Webhooks(web.base, shopify_policy="hold", woo_policy="reject")
     line = {"sku": SKU, "name": "Flash deal", "quantity": 1, "unit_price": "9.99"}
     ids = itertools.count(1)
     sends = ([("rest", i) for i in range(SPLIT["rest"])] + [("shopify", i) for i in range(SPLIT["shopify"])]

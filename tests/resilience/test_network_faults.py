@@ -50,7 +50,7 @@ def test_network_and_endpoint_faults_lose_and_duplicate_nothing(
     celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers()
-    shop = make_shop(web.url)
+    shop = make_shop(web.base)
     phases = []
 
     def network_faults():

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from tests.harness.celery_worker import wait_until
+from tests.harness.gunicorn import children_of
 from tests.resilience.conftest import WORKER_ENV, bodies, make_shop, settled, subscribe
 from tests.resilience.invariants import check_invariants
-from tests.resilience.web import children_of
 
 pytestmark = [pytest.mark.needs_broker, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def test_orders_survive_repeated_sigkills_of_pool_and_main_worker_processes(
     worker = celery_workers.start(env=WORKER_ENV, pool="prefork", concurrency=2)
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers()
-    shop = make_shop(web.url)
+    shop = make_shop(web.base)
     kills = {"pool": 0, "main": 0}
     lock = threading.Lock()
     seen = {"n": 0}

@@ -26,7 +26,7 @@ def test_warm_shutdown_mid_burst_then_a_fresh_worker_loses_and_strands_nothing(
     first = start_worker_host(celery_workers, "host-a", env=WORKER_ENV)
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers()
-    shop = make_shop(web.url)
+    shop = make_shop(web.base)
     stopped = threading.Event()
 
     def warm_shutdown():
@@ -62,7 +62,7 @@ def test_two_worker_hosts_sharing_the_queues_deliver_each_effect_once_in_order(
     hosts = [start_worker_host(celery_workers, name, env=WORKER_ENV) for name in ("host-a", "host-b")]
     celery_workers.start_beat(env=WORKER_ENV)
     web = web_servers()
-    shop = make_shop(web.url)
+    shop = make_shop(web.base)
     orders = shop.run_orders(bodies(40, "two"), threads=6, plan=cancel_some)
     wait_until(settled, timeout=90, interval=0.3, message="every delivery with two worker hosts")
 

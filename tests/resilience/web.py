@@ -1,15 +1,11 @@
 """The web tier as production runs it (gunicorn, gthread workers) and the clients that load it during a fault.
 
-`WebServer` starts `gunicorn ordersync.wsgi` against the test database (or a proxy in front of it) and the broker a
-test gives it, logging to a file a test may grep. `Shop` is one channel's integrator: it places orders over REST
-and walks them through their lifecycle from several threads at once, remembering every answer it got.
+`WebServer` starts gunicorn (tests/harness/gunicorn.py) against the test database (or a proxy in front of it) and
+the broker a test gives it, logging to a file a test may grep. `Shop` is one channel's integrator: it places orders
+over REST and walks them through their lifecycle from several threads at once, remembering every answer it got.
 """
 
-import contextlib
-import http.client
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,79 +14,19 @@ from pathlib import Path
 
 import requests
 
-from tests.harness.http_server import free_port
-from tests.harness.processes import stop_process_group
+from tests.harness.gunicorn import Gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 LIFECYCLE = ("pay", "start_fulfilment", "ship", "deliver")
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of a process, read from /proc (the worker's prefork pool processes)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-class WebServer:
+class WebServer(Gunicorn):
     def __init__(self, tmp_path: Path, *, database_url: str, broker_url: str, env: dict | None = None,
                  processes: int = 2, threads: int = 4):
-        self.port = free_port()
-        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
-        self.env = {
+        super().__init__(log_dir=tmp_path, env={
             **os.environ, "DJANGO_SETTINGS_MODULE": "ordersync.settings.test", "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url, "WEB_CONCURRENCY": str(processes), "WEB_THREADS": str(threads),
             "PYTHONUNBUFFERED": "1", **(env or {}),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "WebServer":
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "ordersync.wsgi:application",
-             "-c", "python:ordersync.gunicorn_conf", "--bind", f"127.0.0.1:{self.port}", "--log-level", "info"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited:\n{self.log()[-3000:]}")
-            with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return self
-            time.sleep(0.2)
-        raise AssertionError(f"gunicorn not ready:\n{self.log()[-3000:]}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    @property
-    def pids(self) -> list[int]:
-        """The master and its worker processes (the same processes from start to end is what "no restart" means)."""
-        return [self.proc.pid, *sorted(children_of(self.proc.pid))]
-
-    def stop(self) -> None:
-        stop_process_group(self.proc)
+        })
 
 
 class Shop:
