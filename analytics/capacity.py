@@ -81,16 +81,11 @@ def _bench_section(path: Path | None, notes: list[str]) -> dict | None:
 
 
 def throughput_measured(*, queues: list[str], now: datetime, bench_results: Path | None = BENCH_RESULTS) -> Throughput:
-    """Per-process throughput: the bench results file, else the recent delivery log, else stated defaults."""
+    """Per-process throughput. Ingest: the bench results file, else a stated default. Delivery, per queue: the
+    recent delivery log (real endpoints' latencies), else the bench results file (a receiver that answers at once:
+    an upper bound), else a stated default."""
     notes: list[str] = []
     bench = _bench_section(bench_results, notes)
-    if bench is not None:
-        by_queue = bench.get(BENCH_BY_QUEUE_KEY, {})
-        return Throughput(
-            ingest=Rate(bench[BENCH_INGEST_KEY], bench["label"]),
-            delivery={q: Rate(by_queue.get(q, bench[BENCH_DELIVERY_KEY]), bench["label"]) for q in queues},
-            notes=notes,
-        )
     logged = {t.queue: t for t in delivery_service_times(since=now - LOG_WINDOW)}
     delivery = {}
     for queue in queues:
@@ -100,12 +95,17 @@ def throughput_measured(*, queues: list[str], now: datetime, bench_results: Path
                 f"delivery log: {seen.attempts} attempts in the last {LOG_WINDOW.total_seconds() / 3600:.0f} h, "
                 f"mean {seen.mean_ms:.0f} ms + {ENGINE_OVERHEAD_MS:.0f} ms engine overhead"
             ))
+            continue
+        if seen is not None:
+            notes.append(f"delivery log: only {seen.attempts} attempts on {queue} (need {MIN_LOG_ATTEMPTS})")
+        if bench is not None:
+            per_second = bench.get(BENCH_BY_QUEUE_KEY, {}).get(queue, bench[BENCH_DELIVERY_KEY])
+            delivery[queue] = Rate(per_second, bench["label"])
         else:
-            if seen is not None:
-                notes.append(f"delivery log: only {seen.attempts} attempts on {queue} (need {MIN_LOG_ATTEMPTS})")
             delivery[queue] = Rate(DEFAULT_DELIVERY_PER_PROCESS, "conservative default")
-    return Throughput(ingest=Rate(DEFAULT_INGEST_PER_PROCESS, "conservative default (no bench results)"),
-                      delivery=delivery, notes=notes)
+    ingest = (Rate(bench[BENCH_INGEST_KEY], bench["label"]) if bench is not None
+              else Rate(DEFAULT_INGEST_PER_PROCESS, "conservative default (no bench results)"))
+    return Throughput(ingest=ingest, delivery=delivery, notes=notes)
 
 
 def erlang_c(servers: int, load: float) -> float:

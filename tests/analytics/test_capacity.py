@@ -67,13 +67,18 @@ def test_a_bad_bench_file_is_ignored_with_a_note_and_defaults_are_named(tmp_path
     assert "default" in throughput.ingest.source and "default" in throughput.delivery["payment"].source
 
 
-def test_without_bench_results_the_recent_delivery_log_gives_per_worker_throughput(db, http_server):
+@pytest.fixture
+def payment_log(db, http_server):
+    """MIN_LOG_ATTEMPTS real deliveries to a payment endpoint in the attempt log."""
     endpoint, _ = make_endpoint(url=http_server.url("/pay"), kind="payment")
     for n in range(capacity.MIN_LOG_ATTEMPTS):
         with transaction.atomic():
             event_publish(topic="order.paid", order_id=n + 1, payload={"n": n})
     for delivery_id in Delivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True):
         assert delivery_attempt(delivery_id=delivery_id) == "succeeded"
+
+
+def test_without_bench_results_the_recent_delivery_log_gives_per_worker_throughput(payment_log):
     throughput = capacity.throughput_measured(queues=QUEUES, now=timezone.now() + timedelta(seconds=1),
                                               bench_results=None)
     payment = throughput.delivery["payment"]
@@ -81,6 +86,16 @@ def test_without_bench_results_the_recent_delivery_log_gives_per_worker_throughp
     # A real local POST takes a few milliseconds; the engine overhead is added on top, so the rate is bounded.
     assert 0 < payment.per_second <= 1000 / capacity.ENGINE_OVERHEAD_MS
     assert throughput.delivery["stock"].source == "conservative default"
+
+
+def test_the_delivery_log_of_real_endpoints_wins_over_the_bench_receiver_queue_by_queue(payment_log, tmp_path):
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps({"throughput": {capacity.BENCH_INGEST_KEY: 98.0, capacity.BENCH_DELIVERY_KEY: 486.0}}))
+    throughput = capacity.throughput_measured(queues=QUEUES, now=timezone.now() + timedelta(seconds=1),
+                                              bench_results=path)
+    assert throughput.delivery["payment"].source.startswith("delivery log:")
+    assert throughput.delivery["stock"] == capacity.Rate(486.0, "bench results latest.json")
+    assert throughput.ingest == capacity.Rate(98.0, "bench results latest.json")
 
 
 def test_advice_sizes_every_queue_with_endpoints_from_the_upper_peak_and_names_idle_queues():
